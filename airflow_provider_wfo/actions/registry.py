@@ -1,0 +1,122 @@
+"""The action registry: ``(target, action)`` to a Python callable.
+
+Built-in connectors register themselves when their module is first imported; the module is
+imported on first use, never at DAG-parse time, so parsing stays cheap and the Google, Slack and
+Notion extras stay optional. User actions registered with :func:`register_action` take precedence.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar, overload
+
+log = logging.getLogger(__name__)
+
+
+class ActionError(Exception):
+    """An action failed; Airflow retries it as the step's ``retryCount`` allows."""
+
+
+class NonRetryableActionError(ActionError):
+    """A failure that another attempt cannot fix (bad request, auth): fails the step at once."""
+
+
+class UnknownActionError(NonRetryableActionError):
+    pass
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """What an action knows about the attempt that calls it."""
+
+    target: str
+    action: str
+    conn_id: str
+    #: ``{dag_id}:{run_id}:{step_id}``, the same on every retry of one step in one run;
+    #: compensations append ``:rollback``. Connectors use it to find what an earlier attempt made.
+    idempotency_key: str
+    dag_id: str = ""
+    run_id: str = ""
+    step_id: str = ""
+    attempt: int = 1
+    is_rollback: bool = False
+    log: logging.Logger = field(default=log, repr=False, compare=False)
+
+
+class Action(Protocol):
+    def __call__(self, params: dict[str, Any], ctx: ActionContext) -> Mapping[str, Any] | None: ...
+
+
+A = TypeVar("A", bound=Action)
+
+#: Targets the seed names, and the connector module that serves each.
+BUILTIN_CONNECTORS: dict[str, str] = {
+    "drive": "airflow_provider_wfo.connectors.drive",
+    "sheets": "airflow_provider_wfo.connectors.sheets",
+    "slack": "airflow_provider_wfo.connectors.slack",
+    "trello": "airflow_provider_wfo.connectors.trello",
+    "notion": "airflow_provider_wfo.connectors.notion",
+    "email": "airflow_provider_wfo.connectors.email",
+    "http": "airflow_provider_wfo.connectors.http",
+}
+#: Other names the seed uses for the same connectors.
+TARGET_ALIASES: dict[str, str] = {"gmail": "email", "integration": "http"}
+
+_user_actions: dict[tuple[str, str], Action] = {}
+_builtin_actions: dict[tuple[str, str], Action] = {}
+
+
+def canonical_target(target: str) -> str:
+    return TARGET_ALIASES.get(target, target)
+
+
+@overload
+def register_action(target: str, action: str) -> Callable[[A], A]: ...
+@overload
+def register_action(target: str, action: str, fn: A) -> A: ...
+def register_action(target: str, action: str, fn: A | None = None) -> A | Callable[[A], A]:
+    """Register ``fn(params, ctx) -> dict`` as ``action`` on ``target``; usable as a decorator.
+
+    Register in a module that the DAG file imports (or in a plugin), so that every worker that
+    runs the step has it: a worker re-parses the DAG file before it runs a task.
+    """
+
+    def add(func: A) -> A:
+        _user_actions[(target, action)] = func
+        return func
+
+    return add(fn) if fn is not None else add
+
+
+def register_builtin(target: str, action: str) -> Callable[[A], A]:
+    def add(func: A) -> A:
+        _builtin_actions[(target, action)] = func
+        return func
+
+    return add
+
+
+def unregister_action(target: str, action: str) -> None:
+    _user_actions.pop((target, action), None)
+
+
+def get_action(target: str, action: str) -> Action:
+    user = _user_actions.get((target, action))
+    if user is not None:
+        return user
+    canonical = canonical_target(target)
+    module = BUILTIN_CONNECTORS.get(canonical)
+    if module is not None:
+        importlib.import_module(module)
+    found = _builtin_actions.get((canonical, action))
+    if found is not None:
+        return found
+    known = sorted(a for t, a in [*_builtin_actions, *_user_actions] if canonical_target(t) == canonical)
+    hint = f"known actions on {target!r}: {', '.join(known)}" if known else f"{target!r} has no actions"
+    raise UnknownActionError(
+        f"no action {action!r} on target {target!r} ({hint}); "
+        "register one with airflow_provider_wfo.register_action(target, action, fn)"
+    )
