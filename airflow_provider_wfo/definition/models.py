@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 from pydantic.alias_generators import to_camel
 
 #: Durations are milliseconds, as in the seed.
-Milliseconds = Annotated[StrictInt, Field(ge=0)]
-Count = Annotated[StrictInt, Field(ge=0)]
+#: Upper bounds keep values inside what timedelta and Airflow's integer columns hold: a
+#: ``timeout`` of 10**30 ms or a ``retryCount`` of 10**12 is a mistake to report at load time,
+#: not an OverflowError at DAG-parse time.
+MAX_MILLISECONDS = 10**12  # about 31 years
+MAX_COUNT = 10_000
+MAX_BACKOFF = 100.0
+Milliseconds = Annotated[StrictInt, Field(ge=0, le=MAX_MILLISECONDS)]
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
 JsonObject = dict[str, Any]
 
 #: A saga's caller expects a failed call to be retried promptly, not after Airflow's 5 minutes.
@@ -52,7 +58,9 @@ class RollbackAction(_Model):
     retry_count: Count = Field(
         default=DEFAULT_ROLLBACK_RETRY_COUNT, description="Retries after the first attempt."
     )
-    retry_delay: Milliseconds = Field(default=DEFAULT_RETRY_DELAY_MS, description="Delay between retries (ms).")
+    retry_delay: Milliseconds = Field(
+        default=DEFAULT_RETRY_DELAY_MS, description="Delay between retries (ms)."
+    )
     timeout: Milliseconds | None = Field(default=None, description="Per-attempt time limit (ms).")
 
 
@@ -65,18 +73,24 @@ class WorkflowStep(_Model):
     target: str = Field(description="Connector, e.g. drive, sheets, slack, trello, notion, gmail, http.")
     params: JsonObject = Field(default_factory=dict, description="Action parameters; may hold references.")
     rollback: RollbackAction | None = Field(default=None, description="How to undo this step.")
-    optional: StrictBool = Field(default=False, description="A failure of this step does not fail the workflow.")
+    optional: StrictBool = Field(
+        default=False, description="A failure of this step does not fail the workflow."
+    )
     retry_count: Count = Field(default=0, description="Retries after the first attempt.")
     timeout: Milliseconds | None = Field(default=None, description="Per-attempt time limit (ms).")
     depends_on: list[str] | None = Field(
         default=None,
         description="Steps that must complete first. Absent: the previous step in the list. []: a root.",
     )
-    retry_delay: Milliseconds = Field(default=DEFAULT_RETRY_DELAY_MS, description="Delay between retries (ms).")
-    retry_backoff: Annotated[float, Field(ge=0)] = Field(
+    retry_delay: Milliseconds = Field(
+        default=DEFAULT_RETRY_DELAY_MS, description="Delay between retries (ms)."
+    )
+    retry_backoff: Annotated[StrictFloat, Field(ge=0, le=MAX_BACKOFF, allow_inf_nan=False)] = Field(
         default=0, description="Exponential backoff multiplier for retry delays; 0 turns it off."
     )
-    max_retry_delay: Milliseconds | None = Field(default=None, description="Upper bound on a retry delay (ms).")
+    max_retry_delay: Milliseconds | None = Field(
+        default=None, description="Upper bound on a retry delay (ms)."
+    )
     conn_id: str | None = Field(default=None, description="Airflow connection id; default wfo_<target>.")
 
     @property
@@ -100,12 +114,14 @@ class WorkflowDefinition(_Model):
         description="True: go on past a failed optional step (its dependents are skipped). "
         "False: a failed optional step stops the workflow (FAILED, nothing compensated).",
     )
-    schedule: str | None = Field(default=None, description="Cron expression or preset (@daily); none = manual.")
+    schedule: str | None = Field(
+        default=None, description="Cron expression or preset (@daily); none = manual."
+    )
     start_date: str | None = Field(default=None, description="ISO date the schedule starts from.")
     catchup: StrictBool = Field(default=False, description="Run missed schedule intervals.")
     tags: list[str] = Field(default_factory=list, description="Airflow DAG tags.")
     owner: str = Field(default="wfo", description="Airflow task owner.")
-    max_active_runs: Annotated[StrictInt, Field(ge=1)] | None = Field(
+    max_active_runs: Annotated[StrictInt, Field(ge=1, le=MAX_COUNT)] | None = Field(
         default=None, description="Concurrent runs allowed."
     )
     params: dict[str, JsonObject] = Field(

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
-from airflow_provider_wfo.definition.models import WorkflowStep
+
+class Orderable(Protocol):
+    """What the ordering rule reads of a step (a WorkflowStep, or a light stand-in for raw JSON)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def depends_on(self) -> list[str] | None: ...
 
 
-def upstream_ids(steps: Sequence[WorkflowStep]) -> dict[str, tuple[str, ...]]:
+def upstream_ids(steps: Sequence[Orderable]) -> dict[str, tuple[str, ...]]:
     """Each step id mapped to the ids it waits for, in definition order."""
     upstream: dict[str, tuple[str, ...]] = {}
     previous: str | None = None
@@ -55,7 +64,7 @@ def find_cycle(upstream: Mapping[str, Sequence[str]]) -> list[str] | None:
                 if colour[parent] == grey:
                     start = path.index(parent)
                     # Edges point from a step to what it waits for; report in run order.
-                    cycle = path[start:] + [parent]
+                    cycle = [*path[start:], parent]
                     return list(reversed(cycle))
                 if colour[parent] == white:
                     colour[parent] = grey

@@ -14,6 +14,8 @@ Rules, in the README's words:
 * Step ids contain hyphens. A bare name is the longest hyphen-bounded prefix that is a known name
   (``$step-1-done`` with a known ``step-1`` reads ``step-1`` then the text ``-done``);
   ``${...}`` delimits explicitly.
+* Inside braces a closed set of pure filters may follow: ``${attendees|join}`` (a list as
+  ``a, b, c``), ``${severity|lower}``, ``|upper``. Nothing else can be called.
 """
 
 from __future__ import annotations
@@ -30,7 +32,21 @@ MAX_DEPTH = 64
 _NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
 _SEGMENT = r"[A-Za-z0-9_-]+"
 _BARE = re.compile(rf"\$(?P<name>{_NAME})(?P<path>(?:\.{_SEGMENT})*)")
-_BRACED = re.compile(rf"\$\{{(?P<name>{_NAME})(?P<path>(?:\.{_SEGMENT})*)\}}")
+_BRACED = re.compile(rf"\$\{{(?P<name>{_NAME})(?P<path>(?:\.{_SEGMENT})*)(?P<filters>(?:\|[a-z]+)*)\}}")
+
+
+def _join(value: Any) -> Any:
+    if isinstance(value, list):
+        return ", ".join(_as_text(item) for item in value)
+    return value
+
+
+def _case(method: str) -> Callable[[Any], Any]:
+    return lambda value: getattr(value, method)() if isinstance(value, str) else value
+
+
+#: A closed set of pure filters, braces only: ``${attendees|join}``, ``${severity|lower}``.
+FILTERS: dict[str, Callable[[Any], Any]] = {"join": _join, "lower": _case("lower"), "upper": _case("upper")}
 
 
 class ReferenceError(ValueError):
@@ -48,6 +64,7 @@ class Reference:
     path: tuple[str, ...]
     text: str  # the reference as written, for messages
     braced: bool = False
+    filters: tuple[str, ...] = ()
 
 
 Piece = str | Reference
@@ -63,7 +80,7 @@ def _split_name(raw: str, known: Container[str] | None) -> tuple[str, str]:
         while (cut := stripped.rfind("-", 0, cut)) > 0:
             if stripped[:cut] in known:
                 return stripped[:cut], raw[cut:]
-    return stripped, raw[len(stripped):]
+    return stripped, raw[len(stripped) :]
 
 
 def parse(text: str, known: Container[str] | None = None) -> list[Piece]:
@@ -85,10 +102,18 @@ def parse(text: str, known: Container[str] | None = None) -> list[Piece]:
             match = _BRACED.match(text, j)
             if match is None:
                 raise ReferenceError(
-                    f"malformed reference {text[j:j + 40]!r}: write ${{name}} or ${{name.field}}, "
+                    f"malformed reference {text[j : j + 40]!r}: write ${{name}} or ${{name.field}}, "
                     "or $$ for a literal dollar"
                 )
-            ref = Reference(match["name"], _segments(match["path"]), match.group(0), braced=True)
+            filters = tuple(match["filters"].split("|")[1:])
+            unknown = [f for f in filters if f not in FILTERS]
+            if unknown:
+                raise ReferenceError(
+                    f"unknown filter {unknown[0]!r} in {match.group(0)!r}; filters: {', '.join(FILTERS)}"
+                )
+            ref = Reference(
+                match["name"], _segments(match["path"]), match.group(0), braced=True, filters=filters
+            )
             i = match.end()
         else:
             match = _BARE.match(text, j)
@@ -188,6 +213,8 @@ def _lookup(ref: Reference, scope: Mapping[str, Any], where: str) -> tuple[Any, 
                 )
             return value, ref.path[index:]
         walked.append(segment)
+    for name in ref.filters:
+        value = FILTERS[name](value)
     return value, ()
 
 

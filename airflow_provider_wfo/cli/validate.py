@@ -1,0 +1,93 @@
+"""``wfo validate PATH...``: check definition files (or every definition in folders)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from airflow_provider_wfo.cli.common import console, err_console, error, issue_line, ok
+from airflow_provider_wfo.definition.errors import DOCUMENT, DefinitionError, ValidationIssue
+from airflow_provider_wfo.definition.loading import DEFINITION_SUFFIXES, load_definition_file
+
+#: Folders never searched for definitions.
+SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "venv"})
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="check workflow definition files",
+        description="Check workflow definitions (files, or folders searched recursively for "
+        "*.json, *.yaml, *.yml). Prints every problem as 'file: location: message' and exits 1 "
+        "when any definition is invalid, 0 when all are valid.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="definition file or folder")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="json: one list of {file, location, message}",
+    )
+    parser.set_defaults(handler=run)
+
+
+def find_definitions(path: Path) -> Iterator[Path]:
+    """The file itself, or every *.json/*.yaml/*.yml under a folder (hidden folders skipped), sorted."""
+    if not path.is_dir():
+        yield path
+        return
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
+        for name in sorted(files):
+            if name.lower().endswith(DEFINITION_SUFFIXES) and not name.startswith("."):
+                yield Path(root) / name
+
+
+def check_file(path: Path) -> list[ValidationIssue]:
+    try:
+        load_definition_file(path)
+    except DefinitionError as exc:
+        return exc.issues
+    return []
+
+
+def run(args: argparse.Namespace) -> int:
+    paths: Sequence[str] = args.paths
+    results: list[tuple[str, list[ValidationIssue]]] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            results.append((raw, [ValidationIssue(DOCUMENT, "no such file or folder")]))
+            continue
+        found = list(find_definitions(path))
+        if not found:
+            results.append(
+                (raw, [ValidationIssue(DOCUMENT, "no *.json, *.yaml or *.yml files in this folder")])
+            )
+        results.extend((str(file), check_file(file)) for file in found)
+    invalid = sum(1 for _, issues in results if issues)
+    if args.format == "json":
+        payload = [
+            {"file": source, "location": issue.location, "message": issue.message}
+            for source, issues in results
+            for issue in issues
+        ]
+        console().file.write(json.dumps(payload, indent=2) + "\n")
+        return 1 if invalid else 0
+    for source, issues in results:
+        if issues:
+            for issue in issues:
+                console().print(issue_line(source, issue))
+        elif not args.quiet:
+            ok(f"{source}: ok")
+    if invalid:
+        return error(f"{invalid} of {len(results)} definition{'s' if len(results) != 1 else ''} invalid")
+    if not args.quiet:
+        err_console().print(
+            f"{len(results)} definition{'s' if len(results) != 1 else ''} valid", style="green"
+        )
+    return 0
