@@ -1,0 +1,188 @@
+"""``wfo run FILE [--conf JSON] [--json]``: run a workflow locally through its real Airflow DAG.
+
+The run happens in this process with ``dag.test`` on the embedded default (``<repo>/.airflow`` with
+SQLite unless ``WFO_HOME``/``AIRFLOW_HOME`` say otherwise). Airflow's own output goes to a log file
+under ``$AIRFLOW_HOME/wfo/logs/`` so the terminal shows a progress bar and then a summary.
+Exit code: 0 when the workflow COMPLETED, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from airflow_provider_wfo.cli.common import error
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run a workflow locally (in-process Airflow, SQLite)",
+        description="Run a workflow definition through its generated Airflow DAG in this process "
+        "(dag.test on the embedded default: <repo>/.airflow with SQLite, migrated when needed). "
+        "Shows live progress, then a summary. Exit code 0 when the workflow COMPLETED, else 1.",
+    )
+    parser.add_argument("file", metavar="FILE", help="workflow definition (.json, .yaml, .yml)")
+    parser.add_argument(
+        "--conf",
+        metavar="JSON",
+        default=None,
+        help="initial context (run conf) as a JSON object, or @file.json",
+    )
+    parser.add_argument("--json", action="store_true", help="print the WorkflowResult as JSON")
+    parser.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    parser.set_defaults(handler=run)
+
+
+def _conf(value: str | None) -> dict[str, Any]:
+    if not value:
+        return {}
+    text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--conf is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError('--conf must be a JSON object, e.g. \'{"orderId": "ORD-1"}\'')
+    return data
+
+
+@contextlib.contextmanager
+def _airflow_output_to(log_path: Path) -> Iterator[tuple[IO[str], IO[str]]]:
+    """Send fd 1 and 2 (Airflow's logs, task output) to ``log_path``; yield the real stdout/stderr."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    real_out = os.fdopen(os.dup(saved_out), "w", buffering=1, encoding="utf-8")
+    real_err = os.fdopen(os.dup(saved_err), "w", buffering=1, encoding="utf-8")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a", encoding="utf-8") as log_file:
+        os.dup2(log_file.fileno(), 1)
+        os.dup2(log_file.fileno(), 2)
+        # Python-level writers too (sys.stdout may not be fd 1, e.g. under pytest's capture).
+        saved_sys = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = log_file
+        try:
+            yield real_out, real_err
+        finally:
+            sys.stdout, sys.stderr = saved_sys
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved_out, 1)
+            os.dup2(saved_err, 2)
+            os.close(saved_out)
+            os.close(saved_err)
+            real_out.flush()
+            real_err.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from airflow_provider_wfo.definition.loading import load_definition_file
+    from airflow_provider_wfo.local.environment import prepare_environment
+
+    try:
+        conf = _conf(args.conf)
+    except (ValueError, OSError) as exc:
+        return error(str(exc), 2)
+    defn = load_definition_file(args.file)
+    env = prepare_environment()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    log_path = env.home / "wfo" / "logs" / f"{defn.id}-{stamp}.log"
+
+    with _airflow_output_to(log_path) as (real_out, real_err):
+        out = Console(file=real_out, highlight=False, soft_wrap=True)
+        err = Console(file=real_err, highlight=False, soft_wrap=True)
+        show_progress = not args.no_progress and (err if args.json else out).is_terminal
+        progress_console = err if args.json else out
+        try:
+            outcome = _run_with_progress(defn, conf, progress_console, show_progress)
+        except Exception as exc:
+            err.print(f"wfo: error: the run did not complete: {type(exc).__name__}: {exc}", markup=False)
+            err.print(f"Airflow log: {log_path}", markup=False)
+            return 2
+        if args.json:
+            out.print(json.dumps(outcome.result.to_json_dict(), indent=2), markup=False, highlight=False)
+        else:
+            from airflow_provider_wfo.local.summary import render_summary
+
+            render_summary(out, outcome, log_path)
+    return 0 if outcome.result.success else 1
+
+
+def _run_with_progress(defn: Any, conf: dict[str, Any], console: Any, show: bool) -> Any:
+    from airflow_provider_wfo.local.runner import run_workflow
+
+    if not show:
+        return run_workflow(defn, conf)
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from airflow_provider_wfo.local.progress import RunWatcher, Snapshot, prepare_main_thread
+
+    names = {s.id: s.display_name for s in defn.steps}
+    step_ids = [s.id for s in defn.steps]
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.fields[title]}[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    task = progress.add_task("starting Airflow...", total=len(step_ids), title=defn.name)
+    watcher: list[RunWatcher] = []
+
+    def describe(snapshot: Snapshot) -> str:
+        running = [t for t in snapshot.running if t in names]
+        if snapshot.phase == "compensating":
+            undo = [t.split(".", 1)[1] for t in snapshot.running if t.startswith("compensate.")]
+            return "rolling back: " + ", ".join(names.get(u, u) for u in undo)
+        if snapshot.phase == "deciding":
+            return "saga decision"
+        if snapshot.phase in ("result", "done"):
+            return "assembling the result"
+        if running:
+            return "running: " + ", ".join(names[t] for t in running)
+        return "scheduling"
+
+    def on_snapshot(snapshot: Snapshot) -> None:
+        progress.update(task, completed=snapshot.finished_steps, description=describe(snapshot))
+
+    def on_started(dag_id: str) -> None:
+        progress.update(task, description="creating the run")
+        prepare_main_thread()
+        w = RunWatcher(dag_id, step_ids, started_at, on_snapshot)
+        watcher.append(w)
+        w.start()
+
+    started_at = datetime.now(timezone.utc)
+    with progress:
+        try:
+            from airflow_provider_wfo.local.runner import run_workflow as run_local
+
+            outcome = run_local(defn, conf, on_started=on_started)
+        finally:
+            for w in watcher:
+                w.stop()
+                w.join(timeout=2)
+        ran = sum(1 for s in outcome.result.steps if s.status.value not in ("SKIPPED",))
+        progress.update(task, completed=ran, description=outcome.result.status.value)
+    return outcome

@@ -1,0 +1,123 @@
+"""Watch a local run from the metadata DB: which steps finished, which task runs now.
+
+``dag.test`` runs the tasks in the calling thread, so the watcher polls task-instance states from a
+background thread (its own DB session) and hands :class:`Snapshot` objects to a callback. Polling is
+simple and robust: it needs no hook into the run and survives any error by trying again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from airflow_provider_wfo.operators.outcome import COMPENSATE_GROUP, GATE_TASK_ID, RESULT_TASK_ID
+
+FINISHED = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    total_steps: int
+    finished_steps: int
+    failed_steps: int
+    running: tuple[str, ...] = ()
+    phase: str = "forward"  # forward | deciding | compensating | result | done
+    states: dict[str, str | None] = field(default_factory=dict)
+
+
+def summarize(step_ids: Sequence[str], states: dict[str, str | None]) -> Snapshot:
+    steps = set(step_ids)
+    finished = sum(1 for s in step_ids if states.get(s) in FINISHED)
+    failed = sum(1 for s in step_ids if states.get(s) == "failed")
+    running = tuple(t for t, state in states.items() if state in ("running", "queued", "up_for_retry"))
+    if any(t.startswith(COMPENSATE_GROUP + ".") for t in running):
+        phase = "compensating"
+    elif GATE_TASK_ID in running:
+        phase = "deciding"
+    elif RESULT_TASK_ID in running:
+        phase = "result"
+    elif states.get(RESULT_TASK_ID) in FINISHED:
+        phase = "done"
+    elif all(states.get(s) in FINISHED for s in steps) and steps:
+        phase = "deciding"
+    else:
+        phase = "forward"
+    return Snapshot(len(step_ids), finished, failed, running, phase, dict(states))
+
+
+def prepare_main_thread() -> None:
+    """Import and configure Airflow's ORM in the calling (main) thread before a watcher starts.
+
+    Otherwise the watcher's first query makes SQLAlchemy import every model (``import_all_models``)
+    while the main thread is importing the same modules for ``dag.test``: an import-lock deadlock.
+    """
+    import airflow.dag_processing.dagbag
+    import airflow.serialization.serialized_objects  # noqa: F401
+    from airflow.models import import_all_models
+    from sqlalchemy.orm import configure_mappers
+
+    import_all_models()  # type: ignore[no-untyped-call]
+    configure_mappers()
+
+
+class RunWatcher(threading.Thread):
+    """Polls the newest run of ``dag_id`` created at or after ``since`` until :meth:`stop`."""
+
+    def __init__(
+        self,
+        dag_id: str,
+        step_ids: Sequence[str],
+        since: datetime,
+        on_snapshot: Callable[[Snapshot], None],
+        interval: float = 0.25,
+    ) -> None:
+        super().__init__(name=f"wfo-watch-{dag_id}", daemon=True)
+        self.dag_id = dag_id
+        self.step_ids = list(step_ids)
+        self.since = since
+        self.on_snapshot = on_snapshot
+        self.interval = interval
+        self._stop_event = threading.Event()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def poll(self) -> Snapshot | None:
+        from airflow.models.dagrun import DagRun
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+
+        with create_session() as session:
+            run_id = session.scalar(
+                select(DagRun.run_id)
+                .where(DagRun.dag_id == self.dag_id, DagRun.run_after >= self.since)
+                .order_by(DagRun.id.desc())
+                .limit(1)
+            )
+            if run_id is None:
+                return None
+            rows = session.execute(
+                select(TaskInstance.task_id, TaskInstance.state).where(
+                    TaskInstance.dag_id == self.dag_id, TaskInstance.run_id == run_id
+                )
+            ).all()
+        states = {
+            task_id: (str(getattr(state, "value", state)) if state else None) for task_id, state in rows
+        }
+        return summarize(self.step_ids, states)
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                snapshot = self.poll()
+            except Exception:  # a locked SQLite file or a half-created run: try again
+                snapshot = None
+            if snapshot is not None:
+                # a display problem must never break the run it watches
+                with contextlib.suppress(Exception):
+                    self.on_snapshot(snapshot)
+            self._stop_event.wait(self.interval)
