@@ -1,0 +1,1 @@
+"""Thin hooks over the providers' hooks where the provider lacks what a connector needs."""

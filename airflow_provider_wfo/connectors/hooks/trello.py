@@ -1,0 +1,48 @@
+"""TrelloHook: Airflow's ``HttpHook`` pointed at the Trello REST API.
+
+Connection type ``wfo_trello``: login = API key, password = token, host optional (default
+``https://api.trello.com``; set it for a stand-in). The key and token travel in the
+``Authorization: OAuth oauth_consumer_key="...", oauth_token="..."`` header, one of the two ways
+Trello documents (https://developer.atlassian.com/cloud/trello/guides/rest-api/authorization/),
+chosen over query parameters so that no URL (which libraries log and put into exceptions) carries them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from airflow.providers.http.hooks.http import HttpHook
+
+DEFAULT_BASE_URL = "https://api.trello.com"
+
+
+class TrelloAuth(requests.auth.AuthBase):
+    def __init__(self, key: str, token: str | None = None) -> None:
+        self._value = f'OAuth oauth_consumer_key="{key}", oauth_token="{token or ""}"'
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._value
+        return request
+
+    def __repr__(self) -> str:
+        return "TrelloAuth(***)"
+
+
+class TrelloHook(HttpHook):
+    conn_name_attr = "trello_conn_id"
+    default_conn_name = "wfo_trello"
+    conn_type = "wfo_trello"
+    hook_name = "Trello (wfo)"
+    default_host = DEFAULT_BASE_URL
+
+    def __init__(self, trello_conn_id: str = default_conn_name, method: str = "GET") -> None:
+        super().__init__(method=method, http_conn_id=trello_conn_id, auth_type=TrelloAuth)
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": ["schema", "port"],
+            "relabeling": {"login": "API key", "password": "Token", "host": "API base URL (optional)"},
+            "placeholders": {"host": DEFAULT_BASE_URL, "extra": '{"default_list_id": "..."}'},
+        }
