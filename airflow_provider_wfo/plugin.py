@@ -1,9 +1,47 @@
-"""The Airflow plugin: registered by the ``airflow.plugins`` entry point and by ``plugins/``."""
+"""The Airflow plugin: registered by the ``airflow.plugins`` entry point and by ``plugins/``.
+
+It brings the event listener (every Airflow process that loads plugins: scheduler, workers,
+api-server, ``dag.test``) and the workflow view (a FastAPI app mounted by the api-server under
+``/wfo``, linked from the Airflow UI as an external view).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.plugins_manager import AirflowPlugin
+
+from airflow_provider_wfo.events import listener as _listener
+
+#: Where the api-server mounts the workflow view app.
+UI_URL_PREFIX = "/wfo"
+
+
+def _fastapi_apps() -> list[dict[str, Any]]:
+    try:
+        from airflow_provider_wfo.ui.app import create_app
+    except ImportError:  # pragma: no cover - fastapi is part of Airflow 3's core
+        return []
+    return [{"app": create_app(), "url_prefix": UI_URL_PREFIX, "name": "Workflow runs (wfo)"}]
 
 
 class WfoPlugin(AirflowPlugin):
     name = "wfo"
+    listeners = [_listener]
+    fastapi_apps = _fastapi_apps()
+    external_views = [
+        {
+            "name": "Workflow view",
+            "href": UI_URL_PREFIX + "/dags/{DAG_ID}/runs/{RUN_ID}",
+            "destination": "dag_run",
+            "url_route": "wfo-run",
+            "category": "wfo",
+        },
+        {
+            "name": "Workflows (wfo)",
+            "href": UI_URL_PREFIX + "/",
+            "destination": "nav",
+            "url_route": "wfo",
+            "category": "browse",
+        },
+    ]
