@@ -42,15 +42,85 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = sorted(_EXPORTS)
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from airflow_provider_wfo.actions.registry import (
-        ActionContext,
-        ActionError,
-        NonRetryableActionError,
-        register_action,
+        ActionContext as ActionContext,
     )
-    from airflow_provider_wfo.definition.models import RollbackAction, WorkflowDefinition, WorkflowStep
-    from airflow_provider_wfo.results import StepResult, StepStatus, WorkflowResult, WorkflowStatus
+    from airflow_provider_wfo.actions.registry import (
+        ActionError as ActionError,
+    )
+    from airflow_provider_wfo.actions.registry import (
+        NonRetryableActionError as NonRetryableActionError,
+    )
+    from airflow_provider_wfo.actions.registry import (
+        register_action as register_action,
+    )
+    from airflow_provider_wfo.definition.loading import (
+        DefinitionError as DefinitionError,
+    )
+    from airflow_provider_wfo.definition.loading import (
+        load_workflow_from_json as load_workflow_from_json,
+    )
+    from airflow_provider_wfo.definition.loading import (
+        save_workflow_to_json as save_workflow_to_json,
+    )
+    from airflow_provider_wfo.definition.models import (
+        RollbackAction as RollbackAction,
+    )
+    from airflow_provider_wfo.definition.models import (
+        WorkflowDefinition as WorkflowDefinition,
+    )
+    from airflow_provider_wfo.definition.models import (
+        WorkflowStep as WorkflowStep,
+    )
+    from airflow_provider_wfo.definition.validation import (
+        ValidationResult as ValidationResult,
+    )
+    from airflow_provider_wfo.definition.validation import (
+        validate_workflow as validate_workflow,
+    )
+    from airflow_provider_wfo.events.bus import (
+        workflow_events as workflow_events,
+    )
+    from airflow_provider_wfo.events.model import (
+        WorkflowEvent as WorkflowEvent,
+    )
+    from airflow_provider_wfo.events.model import (
+        WorkflowEventType as WorkflowEventType,
+    )
+    from airflow_provider_wfo.factory.dag_factory import (
+        build_dag as build_dag,
+    )
+    from airflow_provider_wfo.factory.loader import (
+        load_workflow_dags as load_workflow_dags,
+    )
+    from airflow_provider_wfo.local.runner import (
+        execute_workflow as execute_workflow,
+    )
+    from airflow_provider_wfo.prebuilt.api import (
+        handle_bug_report as handle_bug_report,
+    )
+    from airflow_provider_wfo.prebuilt.api import (
+        handle_invoice as handle_invoice,
+    )
+    from airflow_provider_wfo.prebuilt.api import (
+        handle_meeting as handle_meeting,
+    )
+    from airflow_provider_wfo.prebuilt.api import (
+        handle_report as handle_report,
+    )
+    from airflow_provider_wfo.results import (
+        StepResult as StepResult,
+    )
+    from airflow_provider_wfo.results import (
+        StepStatus as StepStatus,
+    )
+    from airflow_provider_wfo.results import (
+        WorkflowResult as WorkflowResult,
+    )
+    from airflow_provider_wfo.results import (
+        WorkflowStatus as WorkflowStatus,
+    )
 
 
 def __getattr__(name: str) -> Any:
