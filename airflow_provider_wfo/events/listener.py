@@ -180,7 +180,9 @@ class _TaskView:
             return None
 
     def outcome(self) -> Mapping[str, Any]:
-        value = self.xcom(self.task_id, OUTCOME_KEY)
+        from airflow_provider_wfo.operators.outcome import recorded_outcome
+
+        value = recorded_outcome(self.ti) or self.xcom(self.task_id, OUTCOME_KEY)
         return value if isinstance(value, Mapping) else {}
 
     def dag_run_user(self) -> str | None:

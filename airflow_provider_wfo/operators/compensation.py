@@ -16,11 +16,11 @@ from airflow_provider_wfo.operators.outcome import (
     ERROR_NAME,
     FAILED_STEP_NAME,
     GATE_TASK_ID,
-    OUTCOME_KEY,
     RUN_NAME,
     as_json_dict,
     error_text,
     outcome,
+    push_outcome,
     referenced_step_ids,
     run_builtin,
     run_scope,
@@ -104,18 +104,18 @@ class WfoCompensationOperator(BaseOperator):
         except Exception as exc:
             self._record(ti, start, attempt, params, error_text(exc), exc)
             raise
-        ti.xcom_push(
-            key=OUTCOME_KEY,
-            value=outcome(status="success", attempt=attempt, start=start, end=utcnow(), params=params),
+        push_outcome(
+            ti,
+            outcome(status="success", attempt=attempt, start=start, end=utcnow(), params=params),
         )
         return result
 
     def _record(self, ti: Any, start: Any, attempt: int, params: Any, error: str, exc: BaseException) -> None:
         retryable = not isinstance(exc, (AirflowFailException, NonRetryableActionError))
         try:
-            ti.xcom_push(
-                key=OUTCOME_KEY,
-                value=outcome(
+            push_outcome(
+                ti,
+                outcome(
                     status="failed",
                     attempt=attempt,
                     start=start,

@@ -27,6 +27,28 @@ FAILED_STEP_NAME = "failedStep"
 RUN_NAME = "run"
 
 
+#: The outcome each task process recorded last, by (dag_id, run_id, task_id, try_number). The events
+#: listener runs in the same process right after the operator; taking the record from here saves it
+#: a request to the API server per step (bench/steps.py measured that request).
+_recorded: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+
+
+def push_outcome(ti: Any, value: dict[str, Any]) -> None:
+    """Push ``wfo_outcome`` as XCom and keep it for this process's listener."""
+    ti.xcom_push(key=OUTCOME_KEY, value=value)
+    _recorded.clear()  # one task at a time per process: keep memory flat under dag.test
+    _recorded[(str(ti.dag_id), str(ti.run_id), str(ti.task_id), int(ti.try_number))] = value
+
+
+def recorded_outcome(ti: Any) -> dict[str, Any] | None:
+    """The outcome this process pushed for ``ti``'s attempt, if it was this process."""
+    try:
+        key = (str(ti.dag_id), str(ti.run_id), str(ti.task_id), int(ti.try_number))
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return _recorded.get(key)
+
+
 def compensation_task_id(step_id: str) -> str:
     return f"{COMPENSATE_GROUP}.{step_id}"
 

@@ -19,11 +19,11 @@ from airflow_provider_wfo.actions.registry import (
 from airflow_provider_wfo.definition.models import WorkflowStep
 from airflow_provider_wfo.definition.references import ReferenceError, resolve
 from airflow_provider_wfo.operators.outcome import (
-    OUTCOME_KEY,
     RUN_NAME,
     as_json_dict,
     error_text,
     outcome,
+    push_outcome,
     referenced_step_ids,
     run_builtin,
     run_scope,
@@ -144,9 +144,9 @@ class WfoStepOperator(BaseOperator):
         except Exception as exc:
             self._record(ti, start, attempt, params, error_text(exc), attempt <= (self.retries or 0), exc)
             raise
-        ti.xcom_push(
-            key=OUTCOME_KEY,
-            value=outcome(status="success", attempt=attempt, start=start, end=utcnow(), params=params),
+        push_outcome(
+            ti,
+            outcome(status="success", attempt=attempt, start=start, end=utcnow(), params=params),
         )
         return result
 
@@ -162,9 +162,9 @@ class WfoStepOperator(BaseOperator):
     ) -> None:
         timed_out = isinstance(exc, AirflowTaskTimeout)
         try:
-            ti.xcom_push(
-                key=OUTCOME_KEY,
-                value=outcome(
+            push_outcome(
+                ti,
+                outcome(
                     status="failed",
                     attempt=attempt,
                     start=start,
