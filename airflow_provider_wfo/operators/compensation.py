@@ -7,26 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, AirflowTaskTimeout
+from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_provider_wfo.actions.registry import ActionContext, NonRetryableActionError, get_action
 from airflow_provider_wfo.definition.models import WorkflowStep
-from airflow_provider_wfo.definition.references import ReferenceError, resolve
-from airflow_provider_wfo.operators.outcome import (
-    ERROR_NAME,
-    FAILED_STEP_NAME,
-    GATE_TASK_ID,
-    RUN_NAME,
-    as_json_dict,
-    error_text,
-    outcome,
-    push_outcome,
-    referenced_step_ids,
-    run_builtin,
-    run_scope,
-    utcnow,
-)
-from airflow_provider_wfo.operators.step import default_conn_id, retry_policy
+from airflow_provider_wfo.operators.action_call import ActionCall, call_action
+from airflow_provider_wfo.operators.outcome import ERROR_NAME, FAILED_STEP_NAME, GATE_TASK_ID
+from airflow_provider_wfo.operators.step import retry_policy
 
 
 class WfoCompensationOperator(BaseOperator):
@@ -61,70 +47,15 @@ class WfoCompensationOperator(BaseOperator):
         # itself crashed (all_done would otherwise let every compensation run).
         if not isinstance(decision, Mapping) or step.id not in (decision.get("compensate") or []):
             raise AirflowSkipException(f"saga_decision did not ask to compensate {step.id!r}")
-        attempt = int(ti.try_number or 1)
-        start = utcnow()
-        params: Any = None
-        try:
-            scope = run_scope(context)
-            names = [*scope, ERROR_NAME, FAILED_STEP_NAME, RUN_NAME]
-            for step_id in referenced_step_ids(rollback.params, self.wfo_step_ids, names):
-                value = ti.xcom_pull(task_ids=step_id, key="return_value")
-                if value is not None:
-                    scope[step_id] = value
-            scope[ERROR_NAME] = decision.get("error")
-            scope[FAILED_STEP_NAME] = decision.get("failedStep")
-            scope[RUN_NAME] = run_builtin(context)
-            try:
-                params = resolve(rollback.params, scope, where="rollback.params")
-            except ReferenceError as exc:
-                raise AirflowFailException(f"rollback of {step.id!r}: {exc}") from exc
-            action = get_action(rollback.target, rollback.action)
-            ctx = ActionContext(
-                target=rollback.target,
-                action=rollback.action,
-                conn_id=default_conn_id(rollback.target, rollback.conn_id),
-                idempotency_key=f"{ti.dag_id}:{ti.run_id}:{step.id}:rollback",
-                dag_id=ti.dag_id,
-                run_id=ti.run_id,
-                step_id=step.id,
-                attempt=attempt,
-                is_rollback=True,
-                log=self.log,  # type: ignore[arg-type]
-            )
-            result = as_json_dict(action(params, ctx), f"rollback {rollback.target}.{rollback.action}")
-        except AirflowTaskTimeout as exc:
-            self._record(ti, start, attempt, params, f"timed out after {rollback.timeout} ms", exc)
-            raise
-        except AirflowFailException as exc:
-            self._record(ti, start, attempt, params, str(exc), exc)
-            raise
-        except NonRetryableActionError as exc:
-            self._record(ti, start, attempt, params, error_text(exc), exc)
-            raise AirflowFailException(f"rollback of {step.id!r}: {error_text(exc)}") from exc
-        except Exception as exc:
-            self._record(ti, start, attempt, params, error_text(exc), exc)
-            raise
-        push_outcome(
-            ti,
-            outcome(status="success", attempt=attempt, start=start, end=utcnow(), params=params),
+        call = ActionCall(
+            label=f"rollback of {step.id!r}",
+            step_id=step.id,
+            target=rollback.target,
+            action=rollback.action,
+            conn_id=rollback.conn_id,
+            params=rollback.params,
+            timeout_ms=rollback.timeout,
+            is_rollback=True,
+            extra_scope={ERROR_NAME: decision.get("error"), FAILED_STEP_NAME: decision.get("failedStep")},
         )
-        return result
-
-    def _record(self, ti: Any, start: Any, attempt: int, params: Any, error: str, exc: BaseException) -> None:
-        retryable = not isinstance(exc, (AirflowFailException, NonRetryableActionError))
-        try:
-            push_outcome(
-                ti,
-                outcome(
-                    status="failed",
-                    attempt=attempt,
-                    start=start,
-                    end=utcnow(),
-                    error=error,
-                    params=params,
-                    timed_out=isinstance(exc, AirflowTaskTimeout),
-                    will_retry=retryable and attempt <= (self.retries or 0),
-                ),
-            )
-        except Exception:
-            self.log.exception("could not record the outcome of the rollback of %s", self.wfo_step.id)
+        return call_action(self, context, call, self.wfo_step_ids)

@@ -8,31 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, AirflowTaskTimeout
+from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_provider_wfo.actions.registry import (
-    ActionContext,
-    NonRetryableActionError,
-    canonical_target,
-    get_action,
-)
 from airflow_provider_wfo.definition.models import WorkflowStep
-from airflow_provider_wfo.definition.references import ReferenceError, resolve
-from airflow_provider_wfo.operators.outcome import (
-    RUN_NAME,
-    as_json_dict,
-    error_text,
-    outcome,
-    push_outcome,
-    referenced_step_ids,
-    run_builtin,
-    run_scope,
-    utcnow,
-)
-
-
-def default_conn_id(target: str, conn_id: str | None) -> str:
-    return conn_id or f"wfo_{canonical_target(target)}"
+from airflow_provider_wfo.operators.action_call import ActionCall, call_action
 
 
 @functools.cache
@@ -95,85 +74,13 @@ class WfoStepOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         self._abort_check(context)
         step = self.wfo_step
-        ti = context["ti"]
-        attempt = int(ti.try_number or 1)
-        start = utcnow()
-        params: Any = None
-        try:
-            scope = run_scope(context)
-            for step_id in referenced_step_ids(step.params, self.wfo_step_ids, [*scope, RUN_NAME]):
-                value = ti.xcom_pull(task_ids=step_id, key="return_value")
-                if value is not None:
-                    scope[step_id] = value
-            scope[RUN_NAME] = run_builtin(context)
-            try:
-                params = resolve(step.params, scope)
-            except ReferenceError as exc:
-                raise AirflowFailException(f"step {step.id!r}: {exc}") from exc
-            action = get_action(step.target, step.action)
-            ctx = ActionContext(
-                target=step.target,
-                action=step.action,
-                conn_id=default_conn_id(step.target, step.conn_id),
-                idempotency_key=f"{ti.dag_id}:{ti.run_id}:{step.id}",
-                dag_id=ti.dag_id,
-                run_id=ti.run_id,
-                step_id=step.id,
-                attempt=attempt,
-                is_rollback=False,
-                log=self.log,  # type: ignore[arg-type]
-            )
-            result = as_json_dict(action(params, ctx), f"action {step.target}.{step.action}")
-        except AirflowTaskTimeout as exc:
-            self._record(
-                ti,
-                start,
-                attempt,
-                params,
-                f"timed out after {step.timeout} ms",
-                attempt <= (self.retries or 0),
-                exc,
-            )
-            raise
-        except AirflowFailException as exc:
-            self._record(ti, start, attempt, params, str(exc), False, exc)
-            raise
-        except NonRetryableActionError as exc:
-            self._record(ti, start, attempt, params, error_text(exc), False, exc)
-            raise AirflowFailException(f"step {step.id!r}: {error_text(exc)}") from exc
-        except Exception as exc:
-            self._record(ti, start, attempt, params, error_text(exc), attempt <= (self.retries or 0), exc)
-            raise
-        push_outcome(
-            ti,
-            outcome(status="success", attempt=attempt, start=start, end=utcnow(), params=params),
+        call = ActionCall(
+            label=f"step {step.id!r}",
+            step_id=step.id,
+            target=step.target,
+            action=step.action,
+            conn_id=step.conn_id,
+            params=step.params,
+            timeout_ms=step.timeout,
         )
-        return result
-
-    def _record(
-        self,
-        ti: Any,
-        start: Any,
-        attempt: int,
-        params: Any,
-        error: str,
-        will_retry: bool,
-        exc: BaseException,
-    ) -> None:
-        timed_out = isinstance(exc, AirflowTaskTimeout)
-        try:
-            push_outcome(
-                ti,
-                outcome(
-                    status="failed",
-                    attempt=attempt,
-                    start=start,
-                    end=utcnow(),
-                    error=error,
-                    params=params,
-                    timed_out=timed_out,
-                    will_retry=will_retry and not isinstance(exc, AirflowFailException),
-                ),
-            )
-        except Exception:  # the original error matters more than the record of it
-            self.log.exception("could not record the outcome of step %s", self.wfo_step.id)
+        return call_action(self, context, call, self.wfo_step_ids)

@@ -1,0 +1,128 @@
+"""One action call as a forward step or a compensation makes it: scope, resolve, call, record.
+
+Both operators differ only in what they call and what their scope adds (``$error`` and
+``$failedStep`` for compensations), so the attempt itself -- and the ``wfo_outcome`` record on every
+path out of it -- is written once, here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowTaskTimeout
+
+from airflow_provider_wfo.actions.registry import (
+    ActionContext,
+    NonRetryableActionError,
+    canonical_target,
+    get_action,
+)
+from airflow_provider_wfo.definition.references import ReferenceError, resolve
+from airflow_provider_wfo.operators.outcome import (
+    RUN_NAME,
+    as_json_dict,
+    error_text,
+    outcome,
+    push_outcome,
+    referenced_step_ids,
+    run_builtin,
+    run_scope,
+    utcnow,
+)
+
+
+def default_conn_id(target: str, conn_id: str | None) -> str:
+    return conn_id or f"wfo_{canonical_target(target)}"
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    #: How errors name the call: ``step 'x'`` or ``rollback of 'x'``.
+    label: str
+    step_id: str
+    target: str
+    action: str
+    conn_id: str | None
+    params: Mapping[str, Any]
+    timeout_ms: int | None
+    is_rollback: bool = False
+    #: Names added to the scope after the referenced results (``error``, ``failedStep``).
+    extra_scope: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        return "rollback.params" if self.is_rollback else "params"
+
+
+def call_action(op: BaseOperator, context: Any, call: ActionCall, step_ids: Sequence[str]) -> dict[str, Any]:
+    """Run one attempt and push ``wfo_outcome`` whatever happens; returns the action's JSON result."""
+    ti = context["ti"]
+    attempt = int(ti.try_number or 1)
+    start = utcnow()
+    params: Any = None
+
+    def record_failure(error: str, exc: BaseException) -> None:
+        retryable = not isinstance(exc, (AirflowFailException, NonRetryableActionError))
+        try:
+            push_outcome(
+                ti,
+                outcome(
+                    status="failed",
+                    attempt=attempt,
+                    start=start,
+                    end=utcnow(),
+                    error=error,
+                    params=params,
+                    timed_out=isinstance(exc, AirflowTaskTimeout),
+                    will_retry=retryable and attempt <= (op.retries or 0),
+                ),
+            )
+        except Exception:  # the original error matters more than the record of it
+            op.log.exception("could not record the outcome of %s", call.label)
+
+    try:
+        scope = run_scope(context)
+        names = [*scope, *call.extra_scope, RUN_NAME]
+        for step_id in referenced_step_ids(call.params, step_ids, names):
+            value = ti.xcom_pull(task_ids=step_id, key="return_value")
+            if value is not None:
+                scope[step_id] = value
+        scope.update(call.extra_scope)
+        scope[RUN_NAME] = run_builtin(context)
+        try:
+            params = resolve(call.params, scope, where=call.where)
+        except ReferenceError as exc:
+            raise AirflowFailException(f"{call.label}: {exc}") from exc
+        action = get_action(call.target, call.action)
+        suffix = ":rollback" if call.is_rollback else ""
+        ctx = ActionContext(
+            target=call.target,
+            action=call.action,
+            conn_id=default_conn_id(call.target, call.conn_id),
+            idempotency_key=f"{ti.dag_id}:{ti.run_id}:{call.step_id}{suffix}",
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            step_id=call.step_id,
+            attempt=attempt,
+            is_rollback=call.is_rollback,
+            log=op.log,  # type: ignore[arg-type]
+        )
+        kind = "rollback" if call.is_rollback else "action"
+        result = as_json_dict(action(params, ctx), f"{kind} {call.target}.{call.action}")
+    except AirflowTaskTimeout as exc:
+        record_failure(f"timed out after {call.timeout_ms} ms", exc)
+        raise
+    except AirflowFailException as exc:
+        record_failure(str(exc), exc)
+        raise
+    except NonRetryableActionError as exc:
+        record_failure(error_text(exc), exc)
+        raise AirflowFailException(f"{call.label}: {error_text(exc)}") from exc
+    except Exception as exc:
+        record_failure(error_text(exc), exc)
+        raise
+    push_outcome(ti, outcome(status="success", attempt=attempt, start=start, end=utcnow(), params=params))
+    return result
