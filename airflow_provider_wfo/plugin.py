@@ -17,18 +17,30 @@ from airflow_provider_wfo.events import listener as _listener
 UI_URL_PREFIX = "/wfo"
 
 
-def _fastapi_apps() -> list[dict[str, Any]]:
-    try:
-        from airflow_provider_wfo.ui.app import create_app
-    except ImportError:  # pragma: no cover - fastapi is part of Airflow 3's core
-        return []
-    return [{"app": create_app(), "url_prefix": UI_URL_PREFIX, "name": "Workflow runs (wfo)"}]
+class _LazyFastapiApps:
+    """``fastapi_apps``, built on first read. Every Airflow process loads plugins, task processes
+    included, but only the api-server reads this attribute: building the app at import cost a third
+    of a Celery worker's samples in bench/ (py-spy)."""
+
+    def __init__(self) -> None:
+        self._apps: list[dict[str, Any]] | None = None
+
+    def __get__(self, instance: object, owner: type | None = None) -> list[dict[str, Any]]:
+        if self._apps is None:
+            try:
+                from airflow_provider_wfo.ui.app import create_app
+            except ImportError:  # pragma: no cover - fastapi is part of Airflow 3's core
+                self._apps = []
+            else:
+                app = create_app()
+                self._apps = [{"app": app, "url_prefix": UI_URL_PREFIX, "name": "Workflow runs (wfo)"}]
+        return self._apps
 
 
 class WfoPlugin(AirflowPlugin):
     name = "wfo"
     listeners = [_listener]
-    fastapi_apps = _fastapi_apps()
+    fastapi_apps = _LazyFastapiApps()  # type: ignore[assignment]
     external_views = [
         {
             "name": "Workflow view",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from airflow_provider_wfo.definition.models import WorkflowDefinition
 from airflow_provider_wfo.definition.ordering import downstream_ids, topological_order, upstream_ids
@@ -45,8 +46,22 @@ class SagaPlan:
     rollback_on_failure: bool = True
 
     @property
+    def is_chain(self) -> bool:
+        """One root and every step waits for exactly the one before it: nothing ever runs beside a step."""
+        roots = [s for s in self.order if not self.upstream[s]]
+        return len(roots) == 1 and all(
+            len(self.upstream[s]) == 1 and self.upstream[s][0] == prev
+            for prev, s in pairwise(self.order)
+        )
+
+    @property
     def guard_ids(self) -> tuple[str, ...]:
-        """Forward steps whose failure stops new steps from starting (the abort check)."""
+        """Forward steps whose failure stops new steps from starting (the abort check).
+
+        Empty for a chain: a step there runs only when every step before it succeeded, and no step
+        runs beside it, so there is no failure to find and the check's API request is saved."""
+        if self.is_chain:
+            return ()
         if self.continue_on_optional_failure:
             return tuple(s for s in self.order if s not in self.optional)
         return self.order
