@@ -47,5 +47,10 @@ def error(message: str, code: int = 1) -> int:
     return code
 
 
+def warn(message: str) -> None:
+    """Print ``wfo: warning: message`` to stderr."""
+    err_console().print(Text.assemble(("wfo: warning: ", "bold yellow"), message))
+
+
 def ok(message: str) -> None:
     console().print(Text(message, style="green"))

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from airflow_provider_wfo.cli.common import console, err_console, error, issue_line, ok
+from airflow_provider_wfo.cli.common import console, err_console, error, issue_line, ok, warn
 from airflow_provider_wfo.definition.errors import DOCUMENT, DefinitionError, ValidationIssue
-from airflow_provider_wfo.definition.loading import DEFINITION_SUFFIXES, load_definition_file
-
-#: Folders never searched for definitions.
-SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "venv"})
+from airflow_provider_wfo.definition.files import definition_files
+from airflow_provider_wfo.definition.loading import load_definition_file
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,16 +32,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(handler=run)
 
 
-def find_definitions(path: Path) -> Iterator[Path]:
-    """The file itself, or every *.json/*.yaml/*.yml under a folder (hidden folders skipped), sorted."""
+def find_definitions(path: Path) -> list[Path]:
+    """The file itself, or every definition under a folder (see :mod:`~..definition.files`).
+
+    A file skipped in a folder (a FIFO named ``*.json``...) is not a definition: the loader skips
+    it too, so it is a warning on stderr, not a failure.
+    """
     if not path.is_dir():
-        yield path
-        return
-    for root, dirs, files in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
-        for name in sorted(files):
-            if name.lower().endswith(DEFINITION_SUFFIXES) and not name.startswith("."):
-                yield Path(root) / name
+        return [path]
+    return definition_files(path, on_skip=lambda file, reason: warn(f"{file}: {reason}"))
 
 
 def check_file(path: Path) -> list[ValidationIssue]:
@@ -63,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         if not path.exists():
             results.append((raw, [ValidationIssue(DOCUMENT, "no such file or folder")]))
             continue
-        found = list(find_definitions(path))
+        found = find_definitions(path)
         if not found:
             results.append(
                 (raw, [ValidationIssue(DOCUMENT, "no *.json, *.yaml or *.yml files in this folder")])

@@ -4,21 +4,18 @@ Everything that can go wrong is reported as one :class:`DefinitionError` listing
 with its location: ``line 3, column 5`` for a syntax error, a JSON path such as
 ``steps[2].dependsOn[0]`` for anything else. Input is bounded: files over
 :data:`MAX_DEFINITION_BYTES` are refused before they are read, nesting deeper than
-:data:`MAX_NESTING` is refused, and YAML is turned into data by an iterative builder (no recursion,
-aliases counted as the nodes they expand to) so that no input can exhaust the stack or memory.
-
-YAML is read with the YAML 1.2 core schema, the one that agrees with JSON: ``yes``/``no``/``on``
-stay strings, ``10:00`` stays a string, dates stay strings, and mapping keys are always strings.
+:data:`MAX_NESTING` is refused, only regular files are read (a FIFO is refused, not waited on),
+and YAML is turned into data by the iterative builder of :mod:`.yaml_reader` (YAML 1.2 core
+schema, aliases counted as what they expand to) so that no input can exhaust the stack or memory.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import math
 import os
 import re
-from collections.abc import Callable, Mapping
+import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +26,16 @@ from airflow_provider_wfo.definition.errors import (
     DefinitionError,
     ValidationIssue,
 )
+from airflow_provider_wfo.definition.files import DEFINITION_SUFFIXES, not_regular
 from airflow_provider_wfo.definition.models import WorkflowDefinition
-from airflow_provider_wfo.definition.validation import MAX_NESTING, check_definition
+from airflow_provider_wfo.definition.rules import (
+    MAX_DEFINITION_BYTES,
+    MAX_NESTING,
+    MAX_YAML_ALIASED_NODES,
+    MAX_YAML_NODES,
+)
+from airflow_provider_wfo.definition.validation import check_definition
+from airflow_provider_wfo.definition.yaml_reader import TAG_PREFIX, YamlProblem, build_yaml, resolve_plain
 
 __all__ = [
     "DEFINITION_SUFFIXES",
@@ -47,14 +52,6 @@ __all__ = [
     "save_workflow_to_json",
     "save_workflow_to_yaml",
 ]
-
-#: A definition is a few kilobytes; 16 MiB leaves room for large inline data and still bounds time.
-MAX_DEFINITION_BYTES = 16 * 1024 * 1024
-#: YAML aliases can make a small file expand to a huge value ("billion laughs"); count expanded nodes.
-MAX_YAML_NODES = 2_000_000
-#: Of which at most this many may come from expanding aliases (each use is a copy).
-MAX_YAML_ALIASED_NODES = 100_000
-DEFINITION_SUFFIXES = (".json", ".yaml", ".yml")
 
 Source = str | os.PathLike[str] | bytes
 
@@ -125,203 +122,11 @@ def _parse_json(text: str, source: str | None) -> Any:
 
 # --------------------------------------------------------------------------------------------- YAML
 
-_Y_NULL = re.compile(r"~|null|Null|NULL|")
-_Y_TRUE = re.compile(r"true|True|TRUE")
-_Y_FALSE = re.compile(r"false|False|FALSE")
-_Y_INT = re.compile(r"[-+]?[0-9]+")
-_Y_OCT = re.compile(r"0o[0-7]+")
-_Y_HEX = re.compile(r"0x[0-9a-fA-F]+")
-_Y_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
-_Y_SPECIAL = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN")
-
-_TAG = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null")}
-
-try:  # libyaml when available: fast and iterative; the pure-Python parser is iterative too.
-    _YamlLoader: type[Any] = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _YamlLoader = yaml.SafeLoader
-
-
-_TOO_MANY_NODES = f"the document expands to more than {MAX_YAML_NODES:,} values (aliases included)"
-
-
-def _short_tag(tag: str) -> str:
-    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
-
-
-class _YamlProblem(Exception):
-    def __init__(self, mark: Any, message: str) -> None:
-        self.location = _at(mark.line + 1, mark.column + 1) if mark is not None else DOCUMENT
-        self.message = message
-
-
-def _resolve_plain(value: str, mark: Any) -> Any:
-    """A plain (unquoted) scalar under the YAML 1.2 core schema."""
-    if _Y_NULL.fullmatch(value):
-        return None
-    if _Y_TRUE.fullmatch(value):
-        return True
-    if _Y_FALSE.fullmatch(value):
-        return False
-    try:
-        if _Y_INT.fullmatch(value):
-            return int(value, 10)
-        if _Y_OCT.fullmatch(value):
-            return int(value[2:], 8)
-        if _Y_HEX.fullmatch(value):
-            return int(value[2:], 16)
-    except ValueError:  # more digits than Python converts
-        raise _YamlProblem(mark, "number too large") from None
-    if _Y_FLOAT.fullmatch(value):
-        number = float(value)
-        if not math.isfinite(number):
-            raise _YamlProblem(mark, f"{value} is too large for a JSON number")
-        return number
-    if _Y_SPECIAL.fullmatch(value):
-        raise _YamlProblem(mark, f"{value} is not a JSON number; quote it to mean the text")
-    return value
-
-
-def _scalar(event: Any) -> Any:
-    tag = event.tag
-    if tag in (None, "!"):
-        return (
-            _resolve_plain(event.value, event.start_mark) if not event.style and tag is None else event.value
-        )
-    if tag not in _SCALAR_TAGS:
-        raise _YamlProblem(
-            event.start_mark, f"unsupported YAML tag {_short_tag(tag)}: a definition is plain JSON data"
-        )
-    if tag == f"{_TAG}str":
-        return event.value
-    value = _resolve_plain(event.value, event.start_mark)
-    expected: dict[str, Callable[[Any], bool]] = {
-        f"{_TAG}int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        f"{_TAG}float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-        f"{_TAG}bool": lambda v: isinstance(v, bool),
-        f"{_TAG}null": lambda v: v is None,
-    }
-    if not expected[tag](value):
-        raise _YamlProblem(event.start_mark, f"{event.value!r} is not a valid {tag.rsplit(':', 1)[-1]}")
-    if tag == f"{_TAG}float":
-        return float(value)
-    return value
-
-
-class _Frame:
-    __slots__ = ("anchor", "container", "key", "key_mark", "start_nodes")
-
-    def __init__(self, container: dict[str, Any] | list[Any], anchor: str | None, start_nodes: int) -> None:
-        self.container = container
-        self.anchor = anchor
-        self.start_nodes = start_nodes
-        self.key: str | None = None
-        self.key_mark: Any = None
-
-
-def _build_yaml(text: str) -> Any:
-    """YAML events to JSON data, iteratively, with depth, size and duplicate-key checks."""
-    loader = _YamlLoader(text)
-    stack: list[_Frame] = []
-    anchors: dict[str, tuple[Any, int]] = {}
-    nodes = 0
-    aliased = 0
-    documents = 0
-    root: Any = None
-
-    def add(value: Any, mark: Any, is_scalar_key_text: str | None) -> None:
-        nonlocal root
-        if not stack:
-            root = value
-            return
-        frame = stack[-1]
-        container = frame.container
-        if isinstance(container, list):
-            container.append(value)
-            return
-        if frame.key is None:
-            if is_scalar_key_text is None:
-                raise _YamlProblem(mark, "mapping keys must be plain text, not lists or objects")
-            if is_scalar_key_text in container:
-                raise _YamlProblem(mark, f"duplicate key {is_scalar_key_text!r}; write it once")
-            frame.key = is_scalar_key_text
-            frame.key_mark = mark
-            return
-        container[frame.key] = value
-        frame.key = None
-
-    try:
-        while loader.check_event():
-            event = loader.get_event()
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise _YamlProblem(event.start_mark, "only one YAML document per file")
-            elif isinstance(event, yaml.ScalarEvent):
-                nodes += 1
-                in_key_position = (
-                    bool(stack) and isinstance(stack[-1].container, dict) and stack[-1].key is None
-                )
-                if in_key_position and event.value == "<<" and not event.style and event.tag is None:
-                    raise _YamlProblem(
-                        event.start_mark, "YAML merge keys (<<) are not supported; write the keys out"
-                    )
-                value = event.value if in_key_position else _scalar(event)
-                if event.anchor:
-                    anchors[event.anchor] = (value, 1)
-                add(value, event.start_mark, event.value if in_key_position else None)
-            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                if event.tag not in (None, "!", f"{_TAG}map", f"{_TAG}seq", f"{_TAG}omap"):
-                    raise _YamlProblem(
-                        event.start_mark,
-                        f"unsupported YAML tag {_short_tag(event.tag)}: a definition is plain JSON data",
-                    )
-                if len(stack) >= MAX_NESTING:
-                    raise _YamlProblem(
-                        event.start_mark,
-                        f"nested too deeply (a definition may nest at most {MAX_NESTING} levels)",
-                    )
-                nodes += 1
-                container: dict[str, Any] | list[Any] = (
-                    {} if isinstance(event, yaml.MappingStartEvent) else []
-                )
-                add(container, event.start_mark, None)
-                stack.append(_Frame(container, event.anchor, nodes))
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                frame = stack.pop()
-                if frame.anchor:
-                    anchors[frame.anchor] = (frame.container, nodes - frame.start_nodes + 1)
-            elif isinstance(event, yaml.AliasEvent):
-                if event.anchor not in anchors:
-                    raise _YamlProblem(event.start_mark, f"unknown alias *{event.anchor}")
-                value, size = anchors[event.anchor]
-                nodes += size
-                aliased += size
-                if aliased > MAX_YAML_ALIASED_NODES:  # refused before anything is copied
-                    raise _YamlProblem(
-                        event.start_mark,
-                        f"aliases expand to more than {MAX_YAML_ALIASED_NODES:,} values; write the data out",
-                    )
-                if nodes > MAX_YAML_NODES:
-                    raise _YamlProblem(event.start_mark, _TOO_MANY_NODES)
-                in_key_position = (
-                    bool(stack) and isinstance(stack[-1].container, dict) and stack[-1].key is None
-                )
-                key_text = value if in_key_position and isinstance(value, str) else None
-                # JSON data shares nothing: each use of an alias is its own copy (bounded by the count).
-                add(copy.deepcopy(value), event.start_mark, key_text)
-            if nodes > MAX_YAML_NODES:
-                raise _YamlProblem(getattr(event, "start_mark", None), _TOO_MANY_NODES)
-    finally:
-        loader.dispose()
-    return root
-
 
 def _parse_yaml(text: str, source: str | None) -> Any:
     try:
-        return _build_yaml(text)
-    except _YamlProblem as exc:
+        return build_yaml(text)
+    except YamlProblem as exc:
         raise _fail(exc.location, exc.message, source) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -357,18 +162,31 @@ def _too_big(size: int, source: str | None) -> DefinitionError:
 def _read_file(path: Path) -> str:
     source = str(path)
     try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise _fail(DOCUMENT, "is a folder, not a definition file", source)
-        if size > MAX_DEFINITION_BYTES:
-            raise _too_big(size, source)
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_DEFINITION_BYTES + 1)
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. The
+        # type is then checked on the open descriptor, so a file swapped after a listing is caught too.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise _fail(DOCUMENT, "file not found", source) from None
+    except IsADirectoryError:
+        raise _fail(DOCUMENT, "is a folder, not a definition file", source) from None
     except OSError as exc:
         raise _fail(DOCUMENT, f"cannot read the file: {exc.strerror or exc}", source) from None
-    if len(raw) > MAX_DEFINITION_BYTES:  # grew while we looked, or a special file
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _fail(DOCUMENT, "is a folder, not a definition file", source)
+        reason = not_regular(info.st_mode)
+        if reason is not None:
+            raise _fail(DOCUMENT, reason.removeprefix("skipped: "), source)
+        if info.st_size > MAX_DEFINITION_BYTES:
+            raise _too_big(info.st_size, source)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            raw = handle.read(MAX_DEFINITION_BYTES + 1)
+    except OSError as exc:
+        raise _fail(DOCUMENT, f"cannot read the file: {exc.strerror or exc}", source) from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_DEFINITION_BYTES:  # grew while we looked
         raise _too_big(len(raw), source)
     return _decode(raw, source)
 
@@ -472,11 +290,11 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[mi
 
 def _represent_str(dumper: Any, value: str) -> Any:
     try:
-        plain = _resolve_plain(value, None)
-    except _YamlProblem:
+        plain = resolve_plain(value, None)
+    except YamlProblem:
         plain = None
     style = None if isinstance(plain, str) and value != "<<" else '"'
-    return dumper.represent_scalar(f"{_TAG}str", value, style=style)
+    return dumper.represent_scalar(f"{TAG_PREFIX}str", value, style=style)
 
 
 _Dumper.add_representer(str, _represent_str)

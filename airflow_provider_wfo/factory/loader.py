@@ -25,14 +25,12 @@ from typing import Any
 from airflow.sdk import DAG, get_parsing_context
 
 from airflow_provider_wfo.definition.errors import DefinitionError, ValidationIssue
+from airflow_provider_wfo.definition.files import definition_files
 from airflow_provider_wfo.definition.models import WorkflowDefinition
 from airflow_provider_wfo.factory.dag_factory import build_dag
 
 log = logging.getLogger(__name__)
 
-DEFINITION_SUFFIXES = (".json", ".yaml", ".yml")
-#: Folders never searched (as ``wfo validate`` does).
-SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "venv"})
 #: Module-level name of the placeholder that carries the broken definitions.
 BROKEN_NAME = "wfo_invalid_workflow_definitions"
 
@@ -58,17 +56,6 @@ def _read_definition(path: Path) -> WorkflowDefinition:
     from airflow_provider_wfo.definition.loading import load_definition_file
 
     return load_definition_file(path)
-
-
-def definition_files(folder: Path) -> list[Path]:
-    found: list[Path] = []
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder).parts
-        if any(part.startswith(".") or part in SKIPPED_DIRS for part in relative):
-            continue
-        if path.suffix.lower() in DEFINITION_SUFFIXES and path.is_file():
-            found.append(path)
-    return found
 
 
 def _caller_folder(namespace: MutableMapping[str, Any]) -> Path:

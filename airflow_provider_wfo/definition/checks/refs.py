@@ -1,0 +1,86 @@
+"""References in params: syntax, self references, unknown names.
+
+Returns the step-to-step references, which :func:`.order.check_order` then checks against the
+ordering rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_wfo.definition.checks.context import Context, as_str
+from airflow_provider_wfo.definition.errors import json_path, suggestion
+from airflow_provider_wfo.definition.references import ReferenceError as RefError
+from airflow_provider_wfo.definition.references import find_references
+from airflow_provider_wfo.definition.rules import BUILTIN_SCOPE_NAMES, RESERVED_SCOPE_NAMES
+
+__all__ = ["StepRef", "check_references"]
+
+
+@dataclass
+class StepRef:
+    """A reference from a step (or its rollback) to another step's result."""
+
+    step: str
+    target: str
+    location: str
+    text: str
+    rollback: bool
+
+
+def _iter_refs(ctx: Context, params: Any, base: str, known: set[str]) -> Iterator[tuple[str, Any]]:
+    if not isinstance(params, Mapping):
+        return
+    for key, value in params.items():
+        where = json_path((str(key),), base)
+        try:
+            yield from find_references(value, known, where)
+        except RefError as exc:
+            ctx.add(exc.where or where, exc.message)
+
+
+def check_references(ctx: Context) -> list[StepRef]:
+    """Syntax, self references and unknown names; returns the step-to-step references."""
+    steps_and_params = set(ctx.index) | set(ctx.declared) | set(BUILTIN_SCOPE_NAMES)
+    rollback_known = steps_and_params | set(RESERVED_SCOPE_NAMES)
+    strict_names = bool(ctx.declared)
+    found: list[StepRef] = []
+    for i, step in ctx.steps:
+        sid = as_str(step.get("id"))
+        own = sid if sid is not None and ctx.index.get(sid) == i else None
+        base = f"steps[{i}].params"
+        for where, ref in _iter_refs(ctx, step.get("params"), base, steps_and_params):
+            if ref.name == own:
+                ctx.add(
+                    where,
+                    f"{ref.text!r} reads this step's own result, which does not exist while its "
+                    "params are resolved",
+                )
+            elif ref.name in ctx.index:
+                if own is not None:
+                    found.append(StepRef(own, ref.name, where, ref.text, rollback=False))
+            elif strict_names and ref.name not in ctx.declared and ref.name not in BUILTIN_SCOPE_NAMES:
+                _unknown_name(ctx, where, ref.text, ref.name, steps_and_params)
+        rollback = step.get("rollback")
+        if not isinstance(rollback, Mapping):
+            continue
+        base = f"steps[{i}].rollback.params"
+        for where, ref in _iter_refs(ctx, rollback.get("params"), base, rollback_known):
+            if ref.name == own or ref.name in RESERVED_SCOPE_NAMES or ref.name in BUILTIN_SCOPE_NAMES:
+                continue
+            if ref.name in ctx.index:
+                if own is not None:
+                    found.append(StepRef(own, ref.name, where, ref.text, rollback=True))
+            elif strict_names and ref.name not in ctx.declared:
+                _unknown_name(ctx, where, ref.text, ref.name, rollback_known)
+    return found
+
+
+def _unknown_name(ctx: Context, where: str, text: str, name: str, candidates: set[str]) -> None:
+    ctx.add(
+        where,
+        f"{text!r}: {name!r} is neither a step id nor a declared param{suggestion(name, candidates)} "
+        "(write $$ for a literal dollar sign)",
+    )

@@ -1,0 +1,74 @@
+"""The limits and reserved names of the definition language, in one place.
+
+Loading, validation and the run-time checks of run conf all read their bounds from here, so a
+limit is stated once and documented once (``docs/definition-language.md``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+__all__ = [
+    "AIRFLOW_ID",
+    "BUILTIN_SCOPE_NAMES",
+    "COMPENSATION_PREFIX",
+    "MAX_DEFINITION_BYTES",
+    "MAX_ID_LENGTH",
+    "MAX_NESTING",
+    "MAX_STEP_ID_LENGTH",
+    "MAX_TAG_LENGTH",
+    "MAX_YAML_ALIASED_NODES",
+    "MAX_YAML_NODES",
+    "REFERENCE_NAME",
+    "RESERVED_SCOPE_NAMES",
+    "RESERVED_STEP_IDS",
+    "SCHEDULE_PRESETS",
+]
+
+#: A definition is a few kilobytes; 16 MiB leaves room for large inline data and still bounds time.
+MAX_DEFINITION_BYTES = 16 * 1024 * 1024
+#: Deepest nesting of objects and lists in a whole definition (params may nest 64 levels).
+MAX_NESTING = 100
+#: YAML aliases can make a small file expand to a huge value ("billion laughs"); count expanded nodes.
+MAX_YAML_NODES = 2_000_000
+#: Of which at most this many may come from expanding aliases (each use is a copy).
+MAX_YAML_ALIASED_NODES = 100_000
+
+#: What Airflow accepts as a dag_id / task_id.
+AIRFLOW_ID = re.compile(r"[A-Za-z0-9_.-]+")
+MAX_ID_LENGTH = 250
+#: A compensation task is ``compensate.<step id>``; it must still fit in Airflow's 250 characters.
+COMPENSATION_PREFIX = "compensate."
+MAX_STEP_ID_LENGTH = MAX_ID_LENGTH - len(COMPENSATION_PREFIX)
+#: Airflow's limit on a DAG tag.
+MAX_TAG_LENGTH = 100
+#: A name that ``$name`` can refer to (see references.py).
+REFERENCE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+#: Task ids the DAG factory uses for its own tasks.
+RESERVED_STEP_IDS: Mapping[str, str] = {
+    "saga_decision": "the saga gate task",
+    "workflow_result": "the result task",
+    "compensate": "the task group of the compensations",
+}
+#: Names a rollback's params can read besides results and run conf.
+RESERVED_SCOPE_NAMES: Mapping[str, str] = {
+    "error": "the failed step's error text",
+    "failedStep": "the failed step's id",
+}
+#: Names every step's params can read: facts about the run (dagId, runId, date, startTime, logicalDate).
+BUILTIN_SCOPE_NAMES: Mapping[str, str] = {
+    "run": "the run's facts ($run.date, $run.runId, $run.dagId, $run.startTime, $run.logicalDate)",
+}
+#: Airflow's schedule presets; anything else must be a five-field cron expression.
+SCHEDULE_PRESETS = (
+    "@once",
+    "@continuous",
+    "@hourly",
+    "@daily",
+    "@weekly",
+    "@monthly",
+    "@quarterly",
+    "@yearly",
+)
