@@ -107,7 +107,7 @@ class Graph:
 
 def graph(defn: dict[str, Any]) -> Graph:
     from airflow_provider_wfo.definition.models import WorkflowDefinition
-    from airflow_provider_wfo.factory.saga_plan import build_plan
+    from airflow_provider_wfo.factory.plan import plan_for as build_plan
 
     plan = build_plan(WorkflowDefinition.model_validate(defn))
     rollback = [s["id"] for s in defn["steps"] if s.get("rollback")]

@@ -133,10 +133,12 @@ def _run_with_progress(defn: Any, conf: dict[str, Any], console: Any, show: bool
         TimeElapsedColumn,
     )
 
+    from airflow_provider_wfo.factory.plan import plan_for
     from airflow_provider_wfo.local.progress import RunWatcher, Snapshot, prepare_main_thread
+    from airflow_provider_wfo.saga.names import is_compensation_task_id, step_id_of
 
     names = {s.id: s.display_name for s in defn.steps}
-    step_ids = [s.id for s in defn.steps]
+    plan = plan_for(defn)
     progress = Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.fields[title]}[/bold]"),
@@ -147,13 +149,13 @@ def _run_with_progress(defn: Any, conf: dict[str, Any], console: Any, show: bool
         console=console,
         transient=False,
     )
-    task = progress.add_task("starting Airflow...", total=len(step_ids), title=defn.name)
+    task = progress.add_task("starting Airflow...", total=len(plan.order), title=defn.name)
     watcher: list[RunWatcher] = []
 
     def describe(snapshot: Snapshot) -> str:
         running = [t for t in snapshot.running if t in names]
         if snapshot.phase == "compensating":
-            undo = [t.split(".", 1)[1] for t in snapshot.running if t.startswith("compensate.")]
+            undo = [step_id_of(t) for t in snapshot.running if is_compensation_task_id(t)]
             return "rolling back: " + ", ".join(names.get(u, u) for u in undo)
         if snapshot.phase == "deciding":
             return "saga decision"
@@ -169,7 +171,7 @@ def _run_with_progress(defn: Any, conf: dict[str, Any], console: Any, show: bool
     def on_started(dag_id: str) -> None:
         progress.update(task, description="creating the run")
         prepare_main_thread()
-        w = RunWatcher(dag_id, step_ids, started_at, on_snapshot)
+        w = RunWatcher(dag_id, plan, started_at, on_snapshot)
         watcher.append(w)
         w.start()
 
@@ -183,6 +185,6 @@ def _run_with_progress(defn: Any, conf: dict[str, Any], console: Any, show: bool
             for w in watcher:
                 w.stop()
                 w.join(timeout=2)
-        ran = sum(1 for s in outcome.result.steps if s.status.value not in ("SKIPPED",))
-        progress.update(task, completed=ran, description=outcome.result.status.value)
+        final = outcome.result.progress
+        progress.update(task, completed=final.current_step, description=outcome.result.status.value)
     return outcome

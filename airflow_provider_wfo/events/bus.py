@@ -63,12 +63,6 @@ class WorkflowEventBus:
         with self._lock:
             self._handlers.clear()
 
-    def listener_count(self, event_type: WorkflowEventType | str | None = None) -> int:
-        with self._lock:
-            if event_type is None:
-                return sum(len(h) for h in self._handlers.values())
-            return len(self._handlers.get(_key(event_type), []))
-
     def emit(self, event: WorkflowEvent) -> None:
         """Deliver ``event`` to its type's handlers, then to ``"*"`` handlers. Never raises."""
         with self._lock:

@@ -40,17 +40,26 @@ from airflow.listeners import hookimpl
 
 from airflow_provider_wfo.events.bus import workflow_events
 from airflow_provider_wfo.events.model import StepPhase, WorkflowEvent, WorkflowEventType
+from airflow_provider_wfo.events.note import note_text, set_run_note
 from airflow_provider_wfo.events.sinks import flush_timeout, sink_registry
 from airflow_provider_wfo.results import Progress, WorkflowStatus
+from airflow_provider_wfo.saga import names
+from airflow_provider_wfo.saga.names import (
+    GATE_TASK_ID,
+    OUTCOME_KEY,
+    RESULT_TASK_ID,
+    RETURN_KEY,
+    is_forward_task_id,
+    phase_of,
+    step_id_of,
+)
+from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan
+from airflow_provider_wfo.saga.records import error_text, parse_outcome, recorded
+from airflow_provider_wfo.saga.status import recorded_status, started_progress, step_progress
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 
-WFO_TAG = "wfo"
-OUTCOME_KEY = "wfo_outcome"
-GATE_TASK_ID = "saga_decision"
-RESULT_TASK_ID = "workflow_result"
-COMPENSATE_PREFIX = "compensate."
 DAG_TEST_USER = "dag_test"
 
 # Runs whose workflow:started this process already emitted (dag.test only; see module doc).
@@ -76,15 +85,8 @@ def publish(event: WorkflowEvent) -> None:
 def is_wfo_dag(dag: Any) -> bool:
     if dag is None:
         return False
-    tags = getattr(dag, "tags", None) or ()
-    if WFO_TAG in {str(t) for t in tags}:
-        return True
-    task_ids = set(getattr(dag, "task_ids", None) or getattr(dag, "task_dict", {}) or ())
-    return GATE_TASK_ID in task_ids and RESULT_TASK_ID in task_ids
-
-
-def is_forward_task_id(task_id: str) -> bool:
-    return task_id not in (GATE_TASK_ID, RESULT_TASK_ID) and not task_id.startswith(COMPENSATE_PREFIX)
+    task_ids = getattr(dag, "task_ids", None) or list(getattr(dag, "task_dict", {}) or ())
+    return names.is_wfo_dag(getattr(dag, "tags", None), task_ids)
 
 
 def forward_task_ids(dag: Any) -> list[str]:
@@ -113,8 +115,7 @@ def _redacted_error(error: Any) -> str | None:
     if error is None:
         return None
     if isinstance(error, BaseException):
-        text = str(error).strip()
-        error = f"{type(error).__name__}: {text}" if text else type(error).__name__
+        error = error_text(error)
     from airflow_provider_wfo.events.redaction import redact_text
 
     return redact_text(str(error))
@@ -138,17 +139,11 @@ class _TaskView:
 
     @property
     def step_id(self) -> str:
-        if self.task_id.startswith(COMPENSATE_PREFIX):
-            return self.task_id[len(COMPENSATE_PREFIX):]
-        return self.task_id
+        return step_id_of(self.task_id)
 
     @property
     def phase(self) -> StepPhase | None:
-        if self.task_id.startswith(COMPENSATE_PREFIX):
-            return StepPhase.ROLLBACK
-        if is_forward_task_id(self.task_id):
-            return StepPhase.FORWARD
-        return None
+        return phase_of(self.task_id)
 
     def event(self, type_: WorkflowEventType, **fields: Any) -> WorkflowEvent:
         base: dict[str, Any] = {
@@ -180,9 +175,7 @@ class _TaskView:
             return None
 
     def outcome(self) -> Mapping[str, Any]:
-        from airflow_provider_wfo.operators.outcome import recorded_outcome
-
-        value = recorded_outcome(self.ti) or self.xcom(self.task_id, OUTCOME_KEY)
+        value = recorded(self.ti) or self.xcom(self.task_id, OUTCOME_KEY)
         return value if isinstance(value, Mapping) else {}
 
     def dag_run_user(self) -> str | None:
@@ -191,39 +184,12 @@ class _TaskView:
         return getattr(dag_run, "triggering_user_name", None)
 
     def progress(self, own_state: str) -> Progress | None:
-        """Forward-step counts of this run, read from the API server. ``own_state`` overrides this
-        task's state, which the server may not have recorded yet when the hook runs."""
-        forward = forward_task_ids(self.dag)
-        getter = getattr(self.ti, "get_task_states", None)
-        if not forward or getter is None:
+        """Progress as this step knows it, without asking the API server (``saga.status.step_progress``)."""
+        plan = getattr(self.task, "wfo_plan", None)
+        if not isinstance(plan, SagaPlan) or self.step_id not in plan.upstream:
             return None
-        try:
-            states_by_run = getter(dag_id=self.dag_id, task_ids=forward, run_ids=[self.run_id])
-        except Exception:
-            log.debug("wfo: could not read task states", exc_info=True)
-            states_by_run = {}
-        states = {t: str(v) for t, v in (states_by_run or {}).get(self.run_id, {}).items()}
-        states[self.task_id] = own_state
-        return progress_from_states(forward, states, step_name(self.dag, self.step_id))
-
-
-def progress_from_states(
-    forward: list[str], states: Mapping[str, str], current_step_name: str | None
-) -> Progress:
-    """The seed's progress object; counts as the result task does (ran = completed + failed)."""
-    completed = sum(1 for t in forward if states.get(t) == "success")
-    failed = sum(1 for t in forward if states.get(t) == "failed")
-    total = len(forward)
-    ran = completed + failed
-    return Progress(
-        current_step=ran,
-        total_steps=total,
-        completed_steps=completed,
-        failed_steps=failed,
-        status=WorkflowStatus.RUNNING,
-        percent_complete=100 * ran // total if total else 100,
-        current_step_name=current_step_name,
-    )
+        outcome = parse_outcome(self.outcome())
+        return step_progress(plan, self.step_id, own_state, step_name(self.dag, self.step_id), outcome)
 
 
 def _view(task_instance: Any) -> _TaskView | None:
@@ -278,8 +244,7 @@ def _maybe_dag_test_start(view: _TaskView) -> None:
     publish(WorkflowEvent(
         type=WorkflowEventType.WORKFLOW_STARTED, workflow_id=view.dag_id, workflow_name=view.name,
         dag_id=view.dag_id, run_id=view.run_id,
-        progress=Progress(current_step=0, total_steps=len(forward_task_ids(view.dag)), completed_steps=0,
-                          failed_steps=0, status=WorkflowStatus.RUNNING, percent_complete=0),
+        progress=started_progress(len(forward_task_ids(view.dag))),
     ))
 
 
@@ -314,14 +279,14 @@ def _on_success(task_instance: Any) -> None:
     elif view.phase is StepPhase.ROLLBACK:
         publish(view.event(WorkflowEventType.STEP_ROLLED_BACK, **_step_fields(view)))
     elif view.task_id == GATE_TASK_ID:
-        decision = view.xcom(GATE_TASK_ID, "return_value")
-        if isinstance(decision, Mapping) and decision.get("failing") and decision.get("compensate"):
-            failed_step = decision.get("failedStep")
+        decision = GateDecision.from_xcom(view.xcom(GATE_TASK_ID, RETURN_KEY))
+        if decision is not None and decision.failing and decision.compensate:
+            failed_step = decision.failed_step
             publish(view.event(
                 WorkflowEventType.ROLLBACK_STARTED,
-                step_id=str(failed_step) if failed_step else None,
-                step_name=step_name(view.dag, str(failed_step)) if failed_step else None,
-                error=_redacted_error(decision.get("error")),
+                step_id=failed_step,
+                step_name=step_name(view.dag, failed_step) if failed_step else None,
+                error=_redacted_error(decision.error),
             ))
 
 
@@ -403,7 +368,7 @@ def _result_of(dag_run: Any) -> Mapping[str, Any]:
 
     session = _session(dag_run)
     query = XComModel.get_many(
-        run_id=dag_run.run_id, key="return_value", dag_ids=dag_run.dag_id, task_ids=RESULT_TASK_ID,
+        run_id=dag_run.run_id, key=RETURN_KEY, dag_ids=dag_run.dag_id, task_ids=RESULT_TASK_ID,
     )
     if session is None:
         from airflow.utils.session import create_session
@@ -439,9 +404,7 @@ def _on_run_running(dag_run: Any) -> None:
     if not is_wfo_dag(dag):
         return
     total = len(forward_task_ids(dag))
-    publish(_run_event(dag_run, WorkflowEventType.WORKFLOW_STARTED, progress=Progress(
-        current_step=0, total_steps=total, completed_steps=0, failed_steps=0,
-        status=WorkflowStatus.RUNNING, percent_complete=0)))
+    publish(_run_event(dag_run, WorkflowEventType.WORKFLOW_STARTED, progress=started_progress(total)))
 
 
 @hookimpl
@@ -466,11 +429,18 @@ def _on_run_finished(dag_run: Any, success: bool) -> None:
     except Exception:
         log.exception("wfo: could not read the workflow result of %s", dag_run.run_id)
         result = {}
-    status = str(result.get("status") or ("COMPLETED" if success else "FAILED"))
+    state = "success" if success else "failed"
+    status = recorded_status(state, result).value
     error = _redacted_error(result.get("error")) if result.get("error") else None
-    duration = result.get("duration")
-    if not isinstance(duration, int):
-        duration = _ms(getattr(dag_run, "start_date", None), getattr(dag_run, "end_date", None))
+    # The run's duration is Airflow's (the same the trace and the workflow view show); the result
+    # task's own figure ends when it assembled the result, a moment before the run ended.
+    duration = _ms(getattr(dag_run, "start_date", None), getattr(dag_run, "end_date", None))
+    if duration is None and isinstance(result.get("duration"), int):
+        duration = result["duration"]
+    try:
+        set_run_note(dag_run, _redacted_error(note_text(result, status)) or status)
+    except Exception:
+        log.exception("wfo: could not set the note of %s", dag_run.run_id)
     progress: Progress | None = None
     if isinstance(result.get("progress"), Mapping):
         try:

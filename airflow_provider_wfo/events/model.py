@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from airflow_provider_wfo.results import Progress
+from airflow_provider_wfo.saga.names import Phase
 
 
 class WorkflowEventType(str, Enum):
@@ -28,11 +29,8 @@ class WorkflowEventType(str, Enum):
     WORKFLOW_PROGRESS = "workflow:progress"
 
 
-class StepPhase(str, Enum):
-    """Which half of the saga an event's step belongs to."""
-
-    FORWARD = "forward"
-    ROLLBACK = "rollback"
+#: Which half of the saga an event's step belongs to (the core's enum, under the events' name).
+StepPhase = Phase
 
 
 def _utcnow() -> datetime:

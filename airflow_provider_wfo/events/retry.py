@@ -13,13 +13,9 @@ from typing import Any
 from airflow.sdk.definitions.retry_policy import RetryAction, RetryDecision, RetryPolicy
 
 from airflow_provider_wfo.events.redaction import redact_text
+from airflow_provider_wfo.saga.records import error_text
 
 MAX_REASON = 500
-
-
-def error_text(exception: BaseException) -> str:
-    text = str(exception).strip()
-    return f"{type(exception).__name__}: {text}" if text else type(exception).__name__
 
 
 class RecordErrorRetryPolicy(RetryPolicy):

@@ -1,14 +1,17 @@
 """``build_dag(defn) -> airflow.sdk.DAG``: a workflow definition becomes a DAG with saga semantics.
 
-Shape (task ids are fixed, see DEVELOPERS.md)::
+Shape (task ids are fixed, see DEVELOPERS.md and ``saga/names.py``)::
 
     <step> ... <step>          one WfoStepOperator per step, edges from ordering.upstream_ids
           \\   |   /
         saga_decision          branch, all_done, downstream of EVERY forward task
           /    |     \\
-    compensate.<step> ...      TaskGroup ``compensate``, all_done, edges reversed (saga_plan)
+    compensate.<step> ...      TaskGroup ``compensate``, all_done, edges reversed (saga/plan.py)
           \\    |     /
         workflow_result        all_done, the only leaf
+
+A workflow without any rollback has neither gate nor compensations: ``workflow_result`` follows every
+forward task directly and makes the decision itself, so N steps run N+1 tasks.
 
 Parsing is cheap: no network, DB, connection or connector import happens here.
 """
@@ -21,16 +24,16 @@ from typing import Any
 from airflow.sdk import DAG, BaseOperator, Param, TaskGroup, TriggerRule
 
 from airflow_provider_wfo.definition.models import WorkflowDefinition
-from airflow_provider_wfo.factory.saga_plan import SagaPlan, build_plan
+from airflow_provider_wfo.factory.plan import plan_for
 from airflow_provider_wfo.operators.compensation import WfoCompensationOperator
-from airflow_provider_wfo.operators.outcome import COMPENSATE_GROUP, GATE_TASK_ID, RESULT_TASK_ID
 from airflow_provider_wfo.operators.result import WfoResultOperator
 from airflow_provider_wfo.operators.saga_gate import WfoSagaGateOperator
 from airflow_provider_wfo.operators.step import WfoStepOperator
+from airflow_provider_wfo.saga.names import COMPENSATE_GROUP, GATE_TASK_ID, RESULT_TASK_ID, WFO_TAG
+from airflow_provider_wfo.saga.plan import SagaPlan
 
 #: A fixed past date: a manual DAG needs one, and "now" would change the DAG on every parse.
 DEFAULT_START_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
-WFO_TAG = "wfo"
 #: The gate and the result task retry once, promptly, on an infrastructure error (their own
 #: verdict is an AirflowFailException, which is never retried).
 _INTERNAL_RETRY_DELAY = timedelta(seconds=1)
@@ -89,9 +92,7 @@ def _link(upstream: BaseOperator, downstream: BaseOperator) -> None:
 
 def build_dag(defn: WorkflowDefinition) -> DAG:
     """One DAG for one definition (dag_id = definition id)."""
-    plan = build_plan(defn)
-    step_ids = plan.order
-    guard_ids = plan.guard_ids
+    plan = plan_for(defn)
     tags = list(dict.fromkeys([*defn.tags, WFO_TAG]))
     dag_kwargs: dict[str, Any] = {}
     if defn.max_active_runs is not None:
@@ -110,31 +111,7 @@ def build_dag(defn: WorkflowDefinition) -> DAG:
         render_template_as_native_obj=False,
         **dag_kwargs,
     ) as dag:
-        forward: dict[str, WfoStepOperator] = {}
-        for step in defn.steps:
-            forward[step.id] = WfoStepOperator(
-                task_id=step.id,
-                task_display_name=step.display_name,
-                step=step,
-                step_ids=step_ids,
-                guard_ids=guard_ids,
-                trigger_rule=TriggerRule.ALL_SUCCESS,
-            )
-        for step_id, parents in plan.upstream.items():
-            for parent in parents:
-                _link(forward[parent], forward[step_id])
-
-        gate = WfoSagaGateOperator(
-            task_id=GATE_TASK_ID,
-            task_display_name="saga decision",
-            plan=plan,
-            trigger_rule=TriggerRule.ALL_DONE,
-            retries=1,
-            retry_delay=_INTERNAL_RETRY_DELAY,
-        )
-        for task in forward.values():
-            _link(task, gate)
-
+        forward = _forward_tasks(defn, plan)
         result = WfoResultOperator(
             task_id=RESULT_TASK_ID,
             task_display_name="workflow result",
@@ -145,25 +122,61 @@ def build_dag(defn: WorkflowDefinition) -> DAG:
             retries=1,
             retry_delay=_INTERNAL_RETRY_DELAY,
         )
-
-        compensations: dict[str, WfoCompensationOperator] = {}
-        if plan.rollback:
-            with TaskGroup(COMPENSATE_GROUP, tooltip="Compensations (saga rollback), reverse order"):
-                for step in defn.steps:
-                    if step.rollback is None:
-                        continue
-                    compensations[step.id] = WfoCompensationOperator(
-                        task_id=step.id,
-                        task_display_name=f"undo {step.display_name}",
-                        step=step,
-                        step_ids=step_ids,
-                        trigger_rule=TriggerRule.ALL_DONE,
-                    )
-            for step_id, after in plan.compensation_upstream.items():
-                for later in after:
-                    _link(compensations[later], compensations[step_id])
-            for compensation in compensations.values():
-                _link(gate, compensation)
-                _link(compensation, result)
-        _link(gate, result)
+        if plan.has_gate:
+            _saga_tasks(defn, plan, forward, result)
+        else:
+            for task in forward.values():
+                _link(task, result)
     return dag
+
+
+def _forward_tasks(defn: WorkflowDefinition, plan: SagaPlan) -> dict[str, WfoStepOperator]:
+    forward: dict[str, WfoStepOperator] = {}
+    for step in defn.steps:
+        forward[step.id] = WfoStepOperator(
+            task_id=step.id,
+            task_display_name=step.display_name,
+            step=step,
+            plan=plan,
+            trigger_rule=TriggerRule.ALL_SUCCESS,
+        )
+    for step_id, parents in plan.upstream.items():
+        for parent in parents:
+            _link(forward[parent], forward[step_id])
+    return forward
+
+
+def _saga_tasks(
+    defn: WorkflowDefinition, plan: SagaPlan, forward: dict[str, WfoStepOperator], result: WfoResultOperator
+) -> None:
+    """The gate after every forward task, one compensation per rollback in reversed order, all before
+    the result task."""
+    gate = WfoSagaGateOperator(
+        task_id=GATE_TASK_ID,
+        task_display_name="saga decision",
+        plan=plan,
+        trigger_rule=TriggerRule.ALL_DONE,
+        retries=1,
+        retry_delay=_INTERNAL_RETRY_DELAY,
+    )
+    for task in forward.values():
+        _link(task, gate)
+    compensations: dict[str, WfoCompensationOperator] = {}
+    with TaskGroup(COMPENSATE_GROUP, tooltip="Compensations (saga rollback), reverse order"):
+        for step in defn.steps:
+            if step.rollback is None:
+                continue
+            compensations[step.id] = WfoCompensationOperator(
+                task_id=step.id,
+                task_display_name=f"undo {step.display_name}",
+                step=step,
+                plan=plan,
+                trigger_rule=TriggerRule.ALL_DONE,
+            )
+    for step_id, after in plan.compensation_upstream.items():
+        for later in after:
+            _link(compensations[later], compensations[step_id])
+    for compensation in compensations.values():
+        _link(gate, compensation)
+        _link(compensation, result)
+    _link(gate, result)

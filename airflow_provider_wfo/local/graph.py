@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wfo.operators.outcome import COMPENSATE_GROUP, GATE_TASK_ID, RESULT_TASK_ID
+from airflow_provider_wfo.saga.names import (
+    COMPENSATE_GROUP,
+    GATE_TASK_ID,
+    RESULT_TASK_ID,
+    is_compensation_task_id,
+    step_id_of,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_wfo.definition.models import WorkflowDefinition
@@ -30,9 +36,9 @@ def dag_to_mermaid(dag: Any, defn: WorkflowDefinition, direction: str = "TD") ->
         if task_id == GATE_TASK_ID:
             return f'{nid}{{"saga_decision<br/>commit or compensate?"}}'
         if task_id == RESULT_TASK_ID:
-            return f'{nid}(["workflow_result"])'
-        if task_id.startswith(COMPENSATE_GROUP + "."):
-            step = steps[task_id.split(".", 1)[1]]
+            return f'{nid}(["{RESULT_TASK_ID}"])'
+        if is_compensation_task_id(task_id):
+            step = steps[step_id_of(task_id)]
             rollback = step.rollback
             assert rollback is not None
             return f'{nid}["undo {_label(step.display_name)}<br/>{rollback.target}.{rollback.action}"]'
@@ -41,7 +47,7 @@ def dag_to_mermaid(dag: Any, defn: WorkflowDefinition, direction: str = "TD") ->
         return f'{nid}["{_label(step.display_name)}{extra}<br/>{step.target}.{step.action}"]'
 
     forward = [s.id for s in defn.steps]
-    compensations = [t for t in dag.task_ids if t.startswith(COMPENSATE_GROUP + ".")]
+    compensations = [t for t in dag.task_ids if is_compensation_task_id(t)]
     for task_id in forward:
         lines.append(f"    {node(task_id)}")
     lines.append(f"    {node(GATE_TASK_ID)}")
@@ -70,7 +76,7 @@ def dag_to_mermaid(dag: Any, defn: WorkflowDefinition, direction: str = "TD") ->
     comp_leaves = [
         t
         for t in compensations
-        if not any(c.startswith(COMPENSATE_GROUP + ".") for c in dag.get_task(t).downstream_task_ids)
+        if not any(is_compensation_task_id(c) for c in dag.get_task(t).downstream_task_ids)
     ]
     for task_id in comp_leaves:
         lines.append(f"    {node_ids[task_id]} --> {node_ids[RESULT_TASK_ID]}")

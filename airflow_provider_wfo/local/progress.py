@@ -2,20 +2,28 @@
 
 ``dag.test`` runs the tasks in the calling thread, so the watcher polls task-instance states from a
 background thread (its own DB session) and hands :class:`Snapshot` objects to a callback. Polling is
-simple and robust: it needs no hook into the run and survives any error by trying again.
+simple and robust: it needs no hook into the run and survives any error by trying again. The step
+counts come from ``saga.status.derive``, the rules the result task applies.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from airflow_provider_wfo.operators.outcome import COMPENSATE_GROUP, GATE_TASK_ID, RESULT_TASK_ID
-
-FINISHED = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
+from airflow_provider_wfo.results import StepStatus
+from airflow_provider_wfo.saga.names import (
+    ACTIVE_STATES,
+    FINISHED_STATES,
+    GATE_TASK_ID,
+    RESULT_TASK_ID,
+    is_compensation_task_id,
+)
+from airflow_provider_wfo.saga.plan import SagaPlan
+from airflow_provider_wfo.saga.status import TaskFacts, derive
 
 
 @dataclass(frozen=True)
@@ -28,24 +36,26 @@ class Snapshot:
     states: dict[str, str | None] = field(default_factory=dict)
 
 
-def summarize(step_ids: Sequence[str], states: dict[str, str | None]) -> Snapshot:
-    steps = set(step_ids)
-    finished = sum(1 for s in step_ids if states.get(s) in FINISHED)
-    failed = sum(1 for s in step_ids if states.get(s) == "failed")
-    running = tuple(t for t, state in states.items() if state in ("running", "queued", "up_for_retry"))
-    if any(t.startswith(COMPENSATE_GROUP + ".") for t in running):
-        phase = "compensating"
-    elif GATE_TASK_ID in running:
-        phase = "deciding"
-    elif RESULT_TASK_ID in running:
-        phase = "result"
-    elif states.get(RESULT_TASK_ID) in FINISHED:
-        phase = "done"
-    elif all(states.get(s) in FINISHED for s in steps) and steps:
-        phase = "deciding"
-    else:
-        phase = "forward"
-    return Snapshot(len(step_ids), finished, failed, running, phase, dict(states))
+def _phase(plan: SagaPlan, states: dict[str, str | None], running: tuple[str, ...]) -> str:
+    if any(is_compensation_task_id(t) for t in running):
+        return "compensating"
+    if GATE_TASK_ID in running:
+        return "deciding"
+    if RESULT_TASK_ID in running:
+        return "result"
+    if states.get(RESULT_TASK_ID) in FINISHED_STATES:
+        return "done"
+    if plan.order and all(states.get(s) in FINISHED_STATES for s in plan.order):
+        return "deciding"
+    return "forward"
+
+
+def summarize(plan: SagaPlan, states: dict[str, str | None]) -> Snapshot:
+    run = derive(plan, {t: TaskFacts(state=s) for t, s in states.items()}, final=False)
+    finished = sum(1 for s in run.steps if s.status not in (StepStatus.PENDING, StepStatus.RUNNING))
+    failed = run.progress.failed_steps
+    running = tuple(t for t, state in states.items() if state in ACTIVE_STATES and state != "scheduled")
+    return Snapshot(len(plan.order), finished, failed, running, _phase(plan, states, running), dict(states))
 
 
 def prepare_main_thread() -> None:
@@ -69,14 +79,14 @@ class RunWatcher(threading.Thread):
     def __init__(
         self,
         dag_id: str,
-        step_ids: Sequence[str],
+        plan: SagaPlan,
         since: datetime,
         on_snapshot: Callable[[Snapshot], None],
         interval: float = 0.25,
     ) -> None:
         super().__init__(name=f"wfo-watch-{dag_id}", daemon=True)
         self.dag_id = dag_id
-        self.step_ids = list(step_ids)
+        self.plan = plan
         self.since = since
         self.on_snapshot = on_snapshot
         self.interval = interval
@@ -108,7 +118,7 @@ class RunWatcher(threading.Thread):
         states = {
             task_id: (str(getattr(state, "value", state)) if state else None) for task_id, state in rows
         }
-        return summarize(self.step_ids, states)
+        return summarize(self.plan, states)
 
     def run(self) -> None:
         while not self._stop_event.is_set():

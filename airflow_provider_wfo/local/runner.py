@@ -88,13 +88,15 @@ def read_result(dag_id: str, run_id: str) -> dict[str, Any] | None:
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
+    from airflow_provider_wfo.saga.names import RESULT_TASK_ID, RETURN_KEY
+
     with create_session() as session:
         row = session.scalars(
             select(XComModel).where(
                 XComModel.dag_id == dag_id,
                 XComModel.run_id == run_id,
-                XComModel.task_id == "workflow_result",
-                XComModel.key == "return_value",
+                XComModel.task_id == RESULT_TASK_ID,
+                XComModel.key == RETURN_KEY,
             )
         ).first()
         if row is None:

@@ -100,10 +100,12 @@ def render_summary(console: Console, outcome: Any, log_path: Path | None = None)
         )
     console.print(table)
     progress = result.progress
+    skipped = sum(1 for s in result.steps if s.status.value == "SKIPPED")
+    # The run is over (percentComplete is 100): the counts say how it went; "time" is the last attempt's.
     console.print(
         Text(
             f"{progress.completed_steps}/{progress.total_steps} steps completed, "
-            f"{progress.failed_steps} failed ({progress.percent_complete}%)",
+            f"{progress.failed_steps} failed" + (f", {skipped} skipped" if skipped else ""),
             style="dim",
         )
     )

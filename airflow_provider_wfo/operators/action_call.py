@@ -22,9 +22,7 @@ from airflow_provider_wfo.actions.registry import (
 )
 from airflow_provider_wfo.definition.references import ReferenceError, resolve
 from airflow_provider_wfo.operators.outcome import (
-    RUN_NAME,
     as_json_dict,
-    error_text,
     outcome,
     push_outcome,
     referenced_step_ids,
@@ -32,6 +30,8 @@ from airflow_provider_wfo.operators.outcome import (
     run_scope,
     utcnow,
 )
+from airflow_provider_wfo.saga.names import RETURN_KEY, RUN_NAME
+from airflow_provider_wfo.saga.records import error_text
 
 
 def default_conn_id(target: str, conn_id: str | None) -> str:
@@ -49,6 +49,8 @@ class ActionCall:
     params: Mapping[str, Any]
     timeout_ms: int | None
     is_rollback: bool = False
+    #: Recorded in the outcome: a failed optional step is FAILED_OPTIONAL wherever its status is read.
+    optional: bool = False
     #: Names added to the scope after the referenced results (``error``, ``failedStep``).
     extra_scope: Mapping[str, Any] = field(default_factory=dict)
 
@@ -78,6 +80,7 @@ def call_action(op: BaseOperator, context: Any, call: ActionCall, step_ids: Sequ
                     params=params,
                     timed_out=isinstance(exc, AirflowTaskTimeout),
                     will_retry=retryable and attempt <= (op.retries or 0),
+                    optional=call.optional,
                 ),
             )
         except Exception:  # the original error matters more than the record of it
@@ -87,7 +90,7 @@ def call_action(op: BaseOperator, context: Any, call: ActionCall, step_ids: Sequ
         scope = run_scope(context)
         names = [*scope, *call.extra_scope, RUN_NAME]
         for step_id in referenced_step_ids(call.params, step_ids, names):
-            value = ti.xcom_pull(task_ids=step_id, key="return_value")
+            value = ti.xcom_pull(task_ids=step_id, key=RETURN_KEY)
             if value is not None:
                 scope[step_id] = value
         scope.update(call.extra_scope)
@@ -124,5 +127,8 @@ def call_action(op: BaseOperator, context: Any, call: ActionCall, step_ids: Sequ
     except Exception as exc:
         record_failure(error_text(exc), exc)
         raise
-    push_outcome(ti, outcome(status="success", attempt=attempt, start=start, end=utcnow(), params=params))
+    record = outcome(
+        status="success", attempt=attempt, start=start, end=utcnow(), params=params, optional=call.optional
+    )
+    push_outcome(ti, record)
     return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -11,8 +11,9 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_provider_wfo.definition.models import WorkflowStep
 from airflow_provider_wfo.operators.action_call import ActionCall, call_action
-from airflow_provider_wfo.operators.outcome import ERROR_NAME, FAILED_STEP_NAME, GATE_TASK_ID
 from airflow_provider_wfo.operators.step import retry_policy
+from airflow_provider_wfo.saga.names import ERROR_NAME, FAILED_STEP_NAME, GATE_TASK_ID, RETURN_KEY
+from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan
 
 
 class WfoCompensationOperator(BaseOperator):
@@ -23,7 +24,7 @@ class WfoCompensationOperator(BaseOperator):
     template_fields: Sequence[str] = ()
     ui_color = "#fde2e1"
 
-    def __init__(self, *, step: WorkflowStep, step_ids: Sequence[str], **kwargs: Any) -> None:
+    def __init__(self, *, step: WorkflowStep, plan: SagaPlan, **kwargs: Any) -> None:
         rollback = step.rollback
         if rollback is None:
             raise ValueError(f"step {step.id!r} has no rollback")
@@ -35,17 +36,17 @@ class WfoCompensationOperator(BaseOperator):
         kwargs.setdefault("doc_md", f"Undo **{step.display_name}**: `{rollback.target}.{rollback.action}`")
         super().__init__(**kwargs)
         self.wfo_step = step
-        self.wfo_step_ids = tuple(step_ids)
+        self.wfo_plan = plan
 
     def execute(self, context: Any) -> dict[str, Any]:
         step = self.wfo_step
         rollback = step.rollback
         assert rollback is not None
         ti = context["ti"]
-        decision = ti.xcom_pull(task_ids=GATE_TASK_ID, key="return_value")
+        decision = GateDecision.from_xcom(ti.xcom_pull(task_ids=GATE_TASK_ID, key=RETURN_KEY))
         # The gate's branch skips unchosen compensations; this guards the case where the gate
         # itself crashed (all_done would otherwise let every compensation run).
-        if not isinstance(decision, Mapping) or step.id not in (decision.get("compensate") or []):
+        if decision is None or step.id not in decision.compensate:
             raise AirflowSkipException(f"saga_decision did not ask to compensate {step.id!r}")
         call = ActionCall(
             label=f"rollback of {step.id!r}",
@@ -56,6 +57,6 @@ class WfoCompensationOperator(BaseOperator):
             params=rollback.params,
             timeout_ms=rollback.timeout,
             is_rollback=True,
-            extra_scope={ERROR_NAME: decision.get("error"), FAILED_STEP_NAME: decision.get("failedStep")},
+            extra_scope={ERROR_NAME: decision.error, FAILED_STEP_NAME: decision.failed_step},
         )
-        return call_action(self, context, call, self.wfo_step_ids)
+        return call_action(self, context, call, self.wfo_plan.order)

@@ -1,11 +1,5 @@
-"""Helpers shared by the wfo operators: run scope, referenced results, the ``wfo_outcome`` record.
-
-``wfo_outcome`` (XCom key) is what every step and compensation records about its attempt:
-
-    {"status": "success" | "failed", "attempt": 1, "startTime": ISO, "endTime": ISO,
-     "duration": ms, "error": str | None, "timedOut": bool, "willRetry": bool,
-     "params": {resolved params, secrets redacted}}
-"""
+"""Helpers shared by the wfo operators: run scope, referenced results, writing the ``wfo_outcome``
+record (its shape and readers: ``saga/records.py``)."""
 
 from __future__ import annotations
 
@@ -15,42 +9,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_wfo.definition.references import ReferenceError, find_references
-
-OUTCOME_KEY = "wfo_outcome"
-GATE_TASK_ID = "saga_decision"
-RESULT_TASK_ID = "workflow_result"
-COMPENSATE_GROUP = "compensate"
-#: Scope names only compensations see.
-ERROR_NAME = "error"
-FAILED_STEP_NAME = "failedStep"
-#: Built-in name in every step and compensation scope; wins over a run-conf key of the same name.
-RUN_NAME = "run"
-
-
-#: The outcome each task process recorded last, by (dag_id, run_id, task_id, try_number). The events
-#: listener runs in the same process right after the operator; taking the record from here saves it
-#: a request to the API server per step (bench/steps.py measured that request).
-_recorded: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+from airflow_provider_wfo.saga.names import OUTCOME_KEY
+from airflow_provider_wfo.saga.records import remember
 
 
 def push_outcome(ti: Any, value: dict[str, Any]) -> None:
     """Push ``wfo_outcome`` as XCom and keep it for this process's listener."""
     ti.xcom_push(key=OUTCOME_KEY, value=value)
-    _recorded.clear()  # one task at a time per process: keep memory flat under dag.test
-    _recorded[(str(ti.dag_id), str(ti.run_id), str(ti.task_id), int(ti.try_number))] = value
-
-
-def recorded_outcome(ti: Any) -> dict[str, Any] | None:
-    """The outcome this process pushed for ``ti``'s attempt, if it was this process."""
-    try:
-        key = (str(ti.dag_id), str(ti.run_id), str(ti.task_id), int(ti.try_number))
-    except (AttributeError, TypeError, ValueError):
-        return None
-    return _recorded.get(key)
-
-
-def compensation_task_id(step_id: str) -> str:
-    return f"{COMPENSATE_GROUP}.{step_id}"
+    remember(ti, value)
 
 
 def utcnow() -> datetime:
@@ -133,6 +99,7 @@ def outcome(
     params: Any = None,
     timed_out: bool = False,
     will_retry: bool = False,
+    optional: bool = False,
 ) -> dict[str, Any]:
     return {
         "status": status,
@@ -143,13 +110,9 @@ def outcome(
         "error": redact_text(error) if error else None,
         "timedOut": timed_out,
         "willRetry": will_retry,
+        "optional": optional,
         "params": redact(params) if params is not None else None,
     }
-
-
-def error_text(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def as_json_dict(value: Any, what: str) -> dict[str, Any]:

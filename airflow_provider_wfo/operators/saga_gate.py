@@ -1,36 +1,20 @@
-"""``WfoSagaGateOperator`` (``saga_decision``): commit, or choose which compensations run."""
+"""``WfoSagaGateOperator`` (``saga_decision``): commit, or choose which compensations run.
+
+Only a workflow with at least one rollback has a gate; without one, ``workflow_result`` decides.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.bases.branch import BranchMixIn
 
-from airflow_provider_wfo.factory.saga_plan import GateDecision, SagaPlan, decide
-from airflow_provider_wfo.operators.outcome import (
-    OUTCOME_KEY,
-    RESULT_TASK_ID,
-    compensation_task_id,
-)
-
-
-def run_task_states(context: Mapping[str, Any]) -> dict[str, str | None]:
-    """task_id -> state for every task instance of the current run (one call to the API)."""
-    ti = context["ti"]
-    by_run = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id])
-    states = by_run.get(ti.run_id, {}) or {}
-    return {str(k): (str(v) if v is not None else None) for k, v in states.items()}
-
-
-def failure_error(ti: Any, step_id: str | None) -> str | None:
-    if step_id is None:
-        return None
-    recorded = ti.xcom_pull(task_ids=step_id, key=OUTCOME_KEY)
-    if isinstance(recorded, Mapping) and recorded.get("error"):
-        return str(recorded["error"])
-    return f"step {step_id!r} failed"
+from airflow_provider_wfo.operators.reads import failed_step_error, run_task_states
+from airflow_provider_wfo.saga.names import RESULT_TASK_ID, RETURN_KEY, compensation_task_id
+from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan, decide
 
 
 class WfoSagaGateOperator(BaseOperator, BranchMixIn):
@@ -49,26 +33,27 @@ class WfoSagaGateOperator(BaseOperator, BranchMixIn):
         super().__init__(**kwargs)
         self.wfo_plan = plan
 
-    def decide(self, context: Mapping[str, Any]) -> tuple[GateDecision, str | None]:
-        states = run_task_states(context)
-        decision = decide(self.wfo_plan, states)
-        return decision, failure_error(context["ti"], decision.failed_step)
+    def decide(self, context: Mapping[str, Any]) -> GateDecision:
+        ti = context["ti"]
+        decision = decide(self.wfo_plan, run_task_states(ti))
+        if decision.failing:
+            decision = replace(decision, error=failed_step_error(ti, decision.failed_step))
+        return decision
 
     def execute(self, context: Any) -> dict[str, object]:
-        decision, error = self.decide(context)
+        decision = self.decide(context)
         follow: list[str] = [compensation_task_id(s) for s in decision.compensate]
         follow.append(RESULT_TASK_ID)
         if decision.failing:
             self.log.warning(
                 "saga failing at %s (%s); compensating: %s",
                 decision.failed_step,
-                error,
+                decision.error,
                 ", ".join(decision.compensate) or "nothing",
             )
-        payload = decision.to_xcom(error)
+        payload = decision.to_xcom()
         # skip_all_except ends the task by raising DownstreamTasksSkipped when it skips anything,
         # so the decision is pushed first rather than returned.
-        context["ti"].xcom_push(key="return_value", value=payload)
-        branches: Iterable[str] = follow
-        self.do_branch(context, branches)
+        context["ti"].xcom_push(key=RETURN_KEY, value=payload)
+        self.do_branch(context, follow)
         return payload

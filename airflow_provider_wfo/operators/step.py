@@ -11,16 +11,15 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_provider_wfo.definition.models import WorkflowStep
+from airflow_provider_wfo.events.retry import RecordErrorRetryPolicy
 from airflow_provider_wfo.operators.action_call import ActionCall, call_action
+from airflow_provider_wfo.saga.names import FAILED
+from airflow_provider_wfo.saga.plan import SagaPlan
 
 
 @functools.cache
-def retry_policy() -> Any:
+def retry_policy() -> RecordErrorRetryPolicy:
     """Keeps each retried attempt's error in the metadata DB (events/retry.py); Airflow still decides."""
-    try:
-        from airflow_provider_wfo.events.retry import RecordErrorRetryPolicy
-    except ImportError:  # pragma: no cover - events not installed in this tree
-        return None
     return RecordErrorRetryPolicy()
 
 
@@ -34,14 +33,7 @@ class WfoStepOperator(BaseOperator):
     template_fields: Sequence[str] = ()
     ui_color = "#e8f4fd"
 
-    def __init__(
-        self,
-        *,
-        step: WorkflowStep,
-        step_ids: Sequence[str],
-        guard_ids: Sequence[str],
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, step: WorkflowStep, plan: SagaPlan, **kwargs: Any) -> None:
         kwargs.setdefault("retries", step.retry_count)
         kwargs.setdefault("retry_delay", timedelta(milliseconds=step.retry_delay))
         kwargs.setdefault("retry_exponential_backoff", float(step.retry_backoff))
@@ -53,18 +45,19 @@ class WfoStepOperator(BaseOperator):
         kwargs.setdefault("retry_policy", retry_policy())
         super().__init__(**kwargs)
         self.wfo_step = step
-        self.wfo_step_ids = tuple(step_ids)
-        #: Forward steps whose ``failed`` state aborts this one before it starts. One tuple shared by
-        #: every step of the DAG (a per-step copy would be quadratic); this step's own id in it is
-        #: harmless, it is running, not failed, when it checks.
-        self.wfo_guard_ids = guard_ids
+        #: One plan shared by every task of the DAG (a per-step copy of its tuples would be quadratic).
+        #: The listener reads it too: a step's progress event counts the steps it had to wait for.
+        self.wfo_plan = plan
 
     def _abort_check(self, context: Any) -> None:
-        if not self.wfo_guard_ids:
+        """Forward steps whose ``failed`` state aborts this one before it starts (none in a chain).
+        This step's own id in the list is harmless: it is running, not failed, when it checks."""
+        guard_ids = self.wfo_plan.guard_ids
+        if not guard_ids:
             return
         ti = context["ti"]
         failed = ti.get_ti_count(
-            dag_id=ti.dag_id, run_ids=[ti.run_id], task_ids=list(self.wfo_guard_ids), states=["failed"]
+            dag_id=ti.dag_id, run_ids=[ti.run_id], task_ids=list(guard_ids), states=[FAILED]
         )
         if failed:
             raise AirflowSkipException(
@@ -82,5 +75,6 @@ class WfoStepOperator(BaseOperator):
             conn_id=step.conn_id,
             params=step.params,
             timeout_ms=step.timeout,
+            optional=step.optional,
         )
-        return call_action(self, context, call, self.wfo_step_ids)
+        return call_action(self, context, call, self.wfo_plan.order)

@@ -58,10 +58,6 @@ def load_prebuilt(name: str) -> WorkflowDefinition:
     return _definition(name).model_copy(deep=True)
 
 
-def prebuilt_definitions() -> dict[str, WorkflowDefinition]:
-    return {name: load_prebuilt(name) for name in PREBUILT_FILES}
-
-
 def conf_errors(defn: WorkflowDefinition, conf: Mapping[str, Any]) -> list[str]:
     """What Airflow's Param validation would say about ``conf``: one message per bad or missing key.
 

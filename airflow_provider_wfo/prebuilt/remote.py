@@ -33,10 +33,9 @@ from urllib.parse import quote
 import requests
 
 from airflow_provider_wfo.results import WorkflowResult
+from airflow_provider_wfo.saga.names import RESULT_TASK_ID
+from airflow_provider_wfo.saga.names import RETURN_KEY as RESULT_XCOM_KEY
 
-#: The task that assembles the WorkflowResult (a fixed decision, see DEVELOPERS.md).
-RESULT_TASK_ID = "workflow_result"
-RESULT_XCOM_KEY = "return_value"
 DEFAULT_TIMEOUT_S = 600.0
 _FINISHED = frozenset({"success", "failed"})
 

@@ -23,7 +23,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-WFO_TAG = "wfo"
+from airflow_provider_wfo.saga.names import WFO_TAG
 
 
 async def authorized_user(request: Request) -> Any:
@@ -75,20 +75,31 @@ def _recent_runs(user: Any, limit: int = 100) -> list[dict[str, Any]]:
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
+    from airflow_provider_wfo.events.trace import run_xcoms
+    from airflow_provider_wfo.saga.names import RESULT_TASK_ID, RETURN_KEY
+    from airflow_provider_wfo.saga.status import recorded_status
+
     with create_session() as session:
         allowed = get_auth_manager().get_authorized_dag_ids(user=user, method="GET", session=session)
         wfo_dags = set(session.scalars(select(DagTag.dag_id).where(DagTag.name == WFO_TAG)))
         dag_ids = sorted(wfo_dags & set(allowed))
         if not dag_ids:
             return []
-        runs = session.scalars(
+        runs = list(session.scalars(
             select(DagRun).where(DagRun.dag_id.in_(dag_ids)).order_by(DagRun.id.desc()).limit(limit)
-        )
-        return [
-            {"dag_id": r.dag_id, "run_id": r.run_id, "state": str(getattr(r.state, "value", r.state)),
-             "start_date": r.start_date.isoformat() if r.start_date else None}
-            for r in runs
-        ]
+        ))
+        # One query for the results of every listed run.
+        xcoms = run_xcoms(session, [(r.dag_id, r.run_id) for r in runs], outcomes=False)
+        listed = []
+        for r in runs:
+            state = str(getattr(r.state, "value", r.state))
+            result = xcoms.get((r.dag_id, r.run_id), {}).get((RESULT_TASK_ID, RETURN_KEY))
+            listed.append({
+                "dag_id": r.dag_id, "run_id": r.run_id, "state": state,
+                "status": recorded_status(state, result if isinstance(result, dict) else None).value,
+                "start_date": r.start_date.isoformat() if r.start_date else None,
+            })
+        return listed
 
 
 def _base(request: Request) -> str:

@@ -54,20 +54,16 @@ def _attempt_state(task: TraceTask, attempt: Attempt, last: bool) -> str | None:
 
 
 def _bounds(trace: RunTrace) -> tuple[datetime, datetime]:
+    """The run's own start and end (Airflow's, which the header's duration uses too); while the run
+    goes on, up to now."""
     moments: list[datetime] = []
     for task in [*trace.steps, *trace.compensations.values()]:
         for attempt in task.attempts:
             moments.extend(m for m in (attempt.start_time, attempt.end_time) if m is not None)
-    if trace.start_time:
-        moments.append(trace.start_time)
-    if trace.end_time:
-        moments.append(trace.end_time)
     now = datetime.now(timezone.utc)
-    if not moments:
-        return now, now
-    start = min(moments)
-    end = max(moments) if trace.end_time else max([*moments, now])
-    return start, end
+    start = min([m for m in (trace.start_time, *moments) if m is not None], default=now)
+    end = trace.end_time or max([*moments, now])
+    return start, max([end, *moments])
 
 
 def gantt_svg(trace: RunTrace) -> str:
@@ -224,32 +220,84 @@ _CSS = """
 body{font-family:system-ui,sans-serif;margin:16px;color:#222}
 h1{font-size:20px;margin:0 0 4px} .muted{color:#666} .badge{padding:2px 8px;border-radius:10px;color:#fff}
 .bar{background:#eee;border-radius:6px;height:14px;width:420px;display:inline-block;vertical-align:middle}
-.bar>span{display:block;height:14px;border-radius:6px;background:#1565c0}
+.bar{display:inline-flex;overflow:hidden} .bar>.seg{display:block;height:14px}
 table{border-collapse:collapse;margin-top:8px} td,th{border:1px solid #ddd;padding:4px 8px;font-size:13px;
 vertical-align:top} th{background:#f5f5f5} .err{color:#c62828;max-width:320px;word-break:break-word}
 section{margin:18px 0} h2{font-size:16px;margin:0 0 6px} code{font-size:12px}
 """
 
 
+#: How a saga status reads in the tables, and its colour.
+STATUS_TEXT = {
+    "COMPLETED": ("completed", COLORS["success"]),
+    "ROLLED_BACK": ("rolled back", ROLLBACK_SUCCESS),
+    "ROLLBACK_FAILED": ("rollback failed", "#6a1b9a"),
+    "FAILED": ("failed", COLORS["failed"]),
+    "FAILED_OPTIONAL": ("failed (optional)", "#ef6c00"),
+    "SKIPPED": ("skipped", COLORS["skipped"]),
+    "RUNNING": ("running", COLORS["running"]),
+    "PENDING": ("pending", COLORS["queued"]),
+}
+RUN_COLORS = {"COMPLETED": "#2e7d32", "ROLLED_BACK": "#00838f", "ROLLBACK_FAILED": "#6a1b9a",
+              "FAILED": "#c62828", "RUNNING": "#1565c0", "PENDING": "#90a4ae"}
+#: Segments of the progress bar, left to right.
+BAR_ORDER = ("COMPLETED", "ROLLED_BACK", "ROLLBACK_FAILED", "FAILED", "FAILED_OPTIONAL", "RUNNING", "SKIPPED",
+             "PENDING")
+
+
+def duration_text(task: TraceTask) -> str:
+    """The last attempt's duration; with retries, how long all attempts took together."""
+    if task.duration is None:
+        return ""
+    text = f"{task.duration} ms"
+    if len(task.attempts) > 1:
+        text += f" (last of {len(task.attempts)} attempts"
+        text += f"; {task.span} ms in all)" if task.span is not None else ")"
+    return text
+
+
+def _status_badge(task: TraceTask, rollback: bool) -> tuple[str, str]:
+    if task.status in STATUS_TEXT:
+        return STATUS_TEXT[task.status]
+    if rollback:  # a compensation the gate did not choose
+        return ("not needed" if task.state in ("skipped", None) else _label(task.state)), COLORS["skipped"]
+    return _label(task.state), _color(task.state)
+
+
 def _cell(task: TraceTask | None, rollback: bool) -> str:
     if task is None:
         return '<td colspan="4" class="muted">no compensation</td>' if rollback else '<td colspan="4"></td>'
-    color = _color(task.state, rollback)
+    text, color = _status_badge(task, rollback)
     return (
-        f'<td><span class="badge" style="background:{color}">'
-        f"{escape(_label(task.state, rollback))}</span></td>"
+        f'<td><span class="badge" style="background:{color}" data-status="{escape(str(task.status))}">'
+        f"{escape(text)}</span></td>"
         f"<td>{len(task.attempts)}</td>"
-        f"<td>{'' if task.duration is None else str(task.duration) + ' ms'}</td>"
+        f"<td>{escape(duration_text(task))}</td>"
         f'<td class="err">{escape(task.error or "")}</td>'
     )
 
 
+def _progress_bar(trace: RunTrace) -> str:
+    """One segment per step status, so a rolled-back run shows what happened to each step."""
+    total = max(1, len(trace.steps))
+    parts = []
+    for key in BAR_ORDER:
+        count = sum(1 for s in trace.steps if s.status == key)
+        if count:
+            text, color = STATUS_TEXT[key]
+            parts.append(
+                f'<span class="seg" data-status="{key}" title="{count} {escape(text)}" '
+                f'style="width:{100 * count / total:.2f}%;background:{color}"></span>'
+            )
+    return '<span class="bar" id="wfo-bar">' + "".join(parts) + "</span>"
+
+
 def run_page(trace: RunTrace, base: str = "") -> str:
     status = trace.status or (trace.state or "").upper()
-    color = {"COMPLETED": "#2e7d32", "ROLLED_BACK": "#00838f", "ROLLBACK_FAILED": "#6a1b9a"}.get(
-        status, "#c62828" if trace.state == "failed" else "#1565c0")
-    percent = trace.progress.percent_complete if trace.progress else _live_percent(trace)
+    color = RUN_COLORS.get(status, "#1565c0")
+    percent = trace.progress.percent_complete if trace.progress else 0
     running = trace.state in ("running", "queued")
+    took = "" if trace.duration is None else f"{trace.duration} ms (Airflow: run start to end)"
     rows = []
     for step in trace.steps:
         rows.append(
@@ -274,9 +322,9 @@ def run_page(trace: RunTrace, base: str = "") -> str:
 <h1>{escape(trace.workflow_name)}
 <span class="badge" id="wfo-status" style="background:{color}">{escape(status)}</span></h1>
 <div class="muted">DAG <code>{escape(trace.dag_id)}</code> run <code>{escape(trace.run_id)}</code>
- &middot; {'' if trace.duration is None else str(trace.duration) + ' ms'}
+ &middot; <span id="wfo-duration">{escape(took)}</span>
  &middot; <a href="{escape(api)}">trace JSON</a></div>
-<section><span class="bar"><span style="width:{percent}%"></span></span> <b id="wfo-progress">{percent}%</b>
+<section>{_progress_bar(trace)} <b id="wfo-progress">{percent}%</b>
  <span class="muted">{_progress_text(trace)}</span>
  {f'<div class="err">{escape(trace.error)}</div>' if trace.error else ''}</section>
 <section><h2>Timeline</h2>{gantt_svg(trace)}</section>
@@ -290,34 +338,33 @@ def run_page(trace: RunTrace, base: str = "") -> str:
 </body></html>"""
 
 
-def _live_percent(trace: RunTrace) -> int:
-    total = len(trace.steps)
-    ran = sum(1 for s in trace.steps if s.state in ("success", "failed"))
-    return 100 * ran // total if total else 0
-
-
 def _progress_text(trace: RunTrace) -> str:
     p = trace.progress
     if p is None:
-        total = len(trace.steps)
-        done = sum(1 for s in trace.steps if s.state == "success")
-        failed = sum(1 for s in trace.steps if s.state == "failed")
-        return f"{done}/{total} steps completed, {failed} failed"
-    return f"{p.completed_steps}/{p.total_steps} steps completed, {p.failed_steps} failed"
+        return ""
+    text = f"{p.completed_steps}/{p.total_steps} steps completed, {p.failed_steps} failed"
+    labels = (("ROLLED_BACK", "rolled back"), ("ROLLBACK_FAILED", "not undone"), ("SKIPPED", "skipped"))
+    for key, label in labels:
+        count = sum(1 for s in trace.steps if s.status == key)
+        if count:
+            text += f", {count} {label}"
+    return text
 
 
 def index_page(runs: list[dict[str, Any]], base: str = "") -> str:
+    """Recent runs with the saga's status (ROLLED_BACK, not Airflow's ``failed``)."""
     rows = "".join(
         f'<tr><td><a href="{escape(run_url(base, r["dag_id"], r["run_id"]))}">'
         f'{escape(r["dag_id"])}</a></td><td>{escape(r["run_id"])}</td>'
-        f'<td><span class="badge" style="background:{_color(r["state"])}">'
-        f'{escape(str(r["state"]))}</span></td>'
+        f'<td><span class="badge" style="background:{RUN_COLORS.get(str(r["status"]), "#1565c0")}" '
+        f'data-state="{escape(str(r["state"]))}">{escape(str(r["status"]))}</span></td>'
         f'<td>{escape(str(r.get("start_date") or ""))}</td></tr>'
         for r in runs
     )
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Workflow runs</title>
 <style>{_CSS}</style></head><body><h1>Workflow runs</h1>
-<table><tr><th>workflow</th><th>run</th><th>state</th><th>started</th></tr>{rows}</table></body></html>"""
+<table id="wfo-runs"><tr><th>workflow</th><th>run</th><th>status</th><th>started</th></tr>{rows}</table>
+</body></html>"""
 
 
 def run_url(base: str, dag_id: str, run_id: str) -> str:

@@ -84,6 +84,7 @@ def test_committing_run_event_sequence(run_workflow: Any, wfo_calls: Any, record
     assert [s.step_id for s in trace.steps] == ["a", "b", "c"]
     assert trace.steps[0].params == {"order": "O-17", "password": "***"}
     assert trace.compensations["a"].state in ("skipped", None)
+    assert _note("ev_commit", run_workflow.last.run_id) == "wfo: COMPLETED; 3/3 completed"
 
 
 @pytest.mark.slow
@@ -132,6 +133,23 @@ def test_rolled_back_run_event_sequence(
     assert main(["trace", "ev_rollback", "no-such-run"]) == 1
     assert trace.compensations["a"].state == "success"
     assert trace.steps[2].state in ("upstream_failed", "skipped")
+    assert [s.status for s in trace.steps] == ["ROLLED_BACK", "FAILED", "SKIPPED"]
+    assert trace.compensations["a"].status == "ROLLED_BACK"
+    # The outcome is the DagRun's note, where the Airflow UI shows it.
+    assert _note("ev_rollback", run_workflow.last.run_id) == (
+        "wfo: ROLLED_BACK - step 'b' failed: ActionError: b: planned failure; "
+        "1/3 completed, 1 failed, 1 rolled back"
+    )
+
+
+def _note(dag_id: str, run_id: str) -> str | None:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+        return run.note if run is not None else None
 
 
 @pytest.mark.slow

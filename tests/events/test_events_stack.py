@@ -87,6 +87,10 @@ def test_trace_over_http_matches_the_events(stack: Stack, runs: dict[str, str]) 
     wfo = [p for p in plugins["plugins"] if p["name"] == "wfo"]
     assert len(wfo) == 1
     assert {v["url_route"] for v in wfo[0]["external_views"]} == {"wfo", "wfo-run"}
+    # The outcome is the run's note (set by the listener in the scheduler), shown by Airflow's UI.
+    run_path = f"/api/v2/dags/ev_stack_rollback/dagRuns/{quote(runs['rollback'], safe='')}"
+    status, run = stack.request("GET", run_path)
+    assert status == 200 and run["note"].startswith("wfo: ROLLED_BACK - step 'b' failed: ActionError")
 
 
 def test_workflow_view_in_headless_chromium(stack: Stack, runs: dict[str, str]) -> None:
@@ -95,6 +99,8 @@ def test_workflow_view_in_headless_chromium(stack: Stack, runs: dict[str, str]) 
     from playwright.sync_api import sync_playwright
 
     url = f"{stack.url}/wfo/dags/ev_stack_rollback/runs/{quote(runs['rollback'], safe='')}"
+    trace_path = f"/wfo/api/dags/ev_stack_rollback/runs/{quote(runs['rollback'], safe='')}/trace"
+    trace = stack.request("GET", trace_path)[1]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
@@ -125,7 +131,15 @@ def test_workflow_view_in_headless_chromium(stack: Stack, runs: dict[str, str]) 
             assert "Track" in texts[2]
             assert page.locator("svg.wfo-gantt rect.wfo-bar").count() >= 4
             assert page.locator("svg.wfo-graph g.wfo-node").count() == 4
-            assert page.locator("#wfo-progress").inner_text() == "66%"
+            # A rolled-back run is over: 100 %, with one bar segment per outcome (not a 66 % bar).
+            assert page.locator("#wfo-progress").inner_text() == "100%"
+            segments = page.locator("#wfo-bar span.seg")
+            assert [segments.nth(i).get_attribute("data-status") for i in range(segments.count())] == [
+                "ROLLED_BACK", "FAILED", "SKIPPED"]
+            assert page.locator("#wfo-duration").inner_text().startswith(f"{trace['duration']} ms")
+            page.goto(f"{stack.url}/wfo/")
+            row = page.locator("#wfo-runs tr", has_text=runs["rollback"])
+            assert row.locator("span.badge").inner_text() == "ROLLED_BACK"
             assert SECRET not in page.content()
             context.close()
         finally:

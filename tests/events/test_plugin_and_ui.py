@@ -122,3 +122,18 @@ def test_workflow_view_requires_authentication(
     assert api_client.get("/wfo/api/dags/ev_ui/runs/nope/trace", headers=admin).status_code == 404
     index = api_client.get("/wfo/", headers=admin)
     assert index.status_code == 200 and "ev_ui" in index.text
+    # The index shows the saga's status, not Airflow's "failed".
+    row = next(r for r in index.text.split("<tr>") if quote(run_workflow.last.run_id, safe="") in r)
+    assert ">ROLLED_BACK</span>" in row and 'data-state="failed"' in row
+
+    # One source of truth: a finished rolled-back run is 100 % done, its bar shows what happened to each
+    # step, and header, timeline and trace give Airflow's run duration.
+    assert '<b id="wfo-progress">100%</b>' in html
+    for status in ("ROLLED_BACK", "FAILED", "SKIPPED"):
+        assert f'class="seg" data-status="{status}"' in html, status
+    assert trace["duration"] is not None
+    assert f'<span id="wfo-duration">{trace["duration"]} ms' in html
+    assert f'text-anchor="end" fill="#555">{trace["duration"]} ms</text>' in svg.text
+    b = trace["steps"][1]
+    assert b["status"] == "FAILED" and len(b["attempts"]) == 2 and b["span"] >= b["duration"]
+    assert f"{b['duration']} ms (last of 2 attempts; {b['span']} ms in all)" in html

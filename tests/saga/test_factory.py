@@ -79,7 +79,9 @@ def test_defaults() -> None:
     assert dag.catchup is False
     assert type(dag.timetable).__name__ == "NullTimetable"  # manual only
     assert "compensate" not in dag.task_group_dict
-    assert sorted(dag.task_ids) == ["saga_decision", "workflow_result", "x"]
+    # No rollback anywhere: no gate, the result task decides (N+1 tasks).
+    assert sorted(dag.task_ids) == ["workflow_result", "x"]
+    assert dag.get_task("workflow_result").upstream_task_ids == {"x"}
 
 
 def test_operator_settings_and_no_jinja() -> None:
@@ -203,7 +205,7 @@ def _shipped_definitions() -> list[Path]:
 
 def test_every_shipped_definition_builds_a_saga_dag() -> None:
     from airflow_provider_wfo.definition.loading import load_definition_file
-    from airflow_provider_wfo.factory.saga_plan import build_plan
+    from airflow_provider_wfo.factory.plan import plan_for as build_plan
 
     paths = _shipped_definitions()
     assert paths
@@ -213,7 +215,10 @@ def test_every_shipped_definition_builds_a_saga_dag() -> None:
         plan = build_plan(defn)
         forward = {s.id for s in defn.steps}
         assert forward <= set(dag.task_ids), path
-        assert dag.get_task("saga_decision").upstream_task_ids == forward, path
+        # The decision is made after every forward task: by the gate, or (no rollback) the result task.
+        decider = "saga_decision" if plan.rollback else "workflow_result"
+        assert dag.get_task(decider).upstream_task_ids == forward, path
+        assert ("saga_decision" in dag.task_ids) == bool(plan.rollback), path
         assert [t.task_id for t in dag.tasks if not t.downstream_task_ids] == ["workflow_result"], path
         for step_id in plan.rollback:
             comp = dag.get_task(f"compensate.{step_id}")

@@ -1,7 +1,8 @@
 """The abort check is skipped only where it cannot find anything: a workflow that is one chain."""
 
 from airflow_provider_wfo.definition.models import WorkflowDefinition
-from airflow_provider_wfo.factory.saga_plan import SagaPlan, build_plan
+from airflow_provider_wfo.factory.plan import plan_for as build_plan
+from airflow_provider_wfo.saga.plan import SagaPlan
 
 
 def _plan(*steps: dict[str, object], **extra: object) -> SagaPlan:

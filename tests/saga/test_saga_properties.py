@@ -1,7 +1,7 @@
 """Saga invariants over random DAG-shaped definitions and random failure points.
 
-Many examples run against the pure scheduling logic (``factory/saga_plan.py``) with a small model of
-how Airflow runs the generated DAG (all_success forward steps with the abort check, the gate,
+Many examples run against the pure scheduling logic (``saga/plan.py``, ``saga/status.py``) with a
+small model of how Airflow runs the generated DAG (all_success forward steps with the abort check, the gate,
 all_done compensations ordered by the plan's edges). A handful of generated cases also run through
 real Airflow with ``dag.test`` and are checked against the same invariants.
 """
@@ -21,19 +21,29 @@ from hypothesis import strategies as st
 
 from airflow_provider_wfo.definition.models import WorkflowDefinition
 from airflow_provider_wfo.definition.ordering import ancestors, downstream_ids, upstream_ids
-from airflow_provider_wfo.factory.saga_plan import (
-    FAILED,
-    SKIPPED,
-    SUCCESS,
-    UPSTREAM_FAILED,
-    SagaPlan,
-    build_plan,
-    compensation_order_respected,
-    decide,
-    nearest_rollback_descendants,
-    workflow_status,
-)
+from airflow_provider_wfo.factory.plan import plan_for as build_plan
 from airflow_provider_wfo.results import StepStatus, WorkflowStatus
+from airflow_provider_wfo.saga.names import FAILED, SKIPPED, SUCCESS, UPSTREAM_FAILED
+from airflow_provider_wfo.saga.plan import SagaPlan, decide, nearest_rollback_descendants
+from airflow_provider_wfo.saga.status import workflow_status
+
+
+def compensation_order_respected(plan: SagaPlan, finished_order: list[str]) -> bool:
+    """True when every compensated step was undone after all compensated steps downstream of it."""
+    position = {step_id: i for i, step_id in enumerate(finished_order)}
+    downstream = downstream_ids(plan.upstream)
+    for step_id in finished_order:
+        stack = list(downstream[step_id])
+        seen: set[str] = set()
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            if node in position and position[node] > position[step_id]:
+                return False
+            stack.extend(downstream[node])
+    return True
 
 
 @st.composite

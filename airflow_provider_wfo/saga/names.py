@@ -1,0 +1,93 @@
+"""Every name the saga gives to Airflow objects, defined once.
+
+Task ids: a forward step's task id is its step id; its compensation is ``compensate.<step id>``
+inside the TaskGroup ``compensate``; the gate is ``saga_decision`` (only in a workflow with at least
+one rollback); the result task is ``workflow_result`` (always; in a workflow without rollback it
+also makes the gate's decision, so such a workflow runs N+1 tasks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import Enum
+
+GATE_TASK_ID = "saga_decision"
+RESULT_TASK_ID = "workflow_result"
+COMPENSATE_GROUP = "compensate"
+COMPENSATE_PREFIX = f"{COMPENSATE_GROUP}."
+#: Tag on every generated DAG: how the listener, the UI and the index recognise a workflow.
+WFO_TAG = "wfo"
+
+#: XCom key of the record each attempt of a step or compensation leaves (see :mod:`.records`).
+OUTCOME_KEY = "wfo_outcome"
+#: Airflow's own key: a step's action result, the gate's decision, the WorkflowResult.
+RETURN_KEY = "return_value"
+
+#: Step ids the DAG factory uses for its own tasks (validation refuses them).
+RESERVED_STEP_IDS: Mapping[str, str] = {
+    GATE_TASK_ID: "the saga gate task",
+    RESULT_TASK_ID: "the result task",
+    COMPENSATE_GROUP: "the task group of the compensations",
+}
+
+#: Scope names only compensations see.
+ERROR_NAME = "error"
+FAILED_STEP_NAME = "failedStep"
+#: Built-in name in every step and compensation scope; wins over a run-conf key of the same name.
+RUN_NAME = "run"
+RESERVED_SCOPE_NAMES: Mapping[str, str] = {
+    ERROR_NAME: "the failed step's error text",
+    FAILED_STEP_NAME: "the failed step's id",
+}
+
+#: Airflow task-instance states, as strings (no Airflow import here).
+SUCCESS = "success"
+FAILED = "failed"
+SKIPPED = "skipped"
+UPSTREAM_FAILED = "upstream_failed"
+REMOVED = "removed"
+UP_FOR_RETRY = "up_for_retry"
+#: States after which a task instance does not run again in this run (unless cleared).
+FINISHED_STATES = frozenset({SUCCESS, FAILED, SKIPPED, UPSTREAM_FAILED, REMOVED})
+#: States of a task that Airflow is working on (or about to).
+ACTIVE_STATES = frozenset({"running", "queued", "scheduled", UP_FOR_RETRY, "up_for_reschedule",
+                           "restarting", "deferred"})
+
+
+class Phase(str, Enum):
+    """Which side of the saga a task belongs to."""
+
+    FORWARD = "forward"
+    ROLLBACK = "rollback"
+
+
+def compensation_task_id(step_id: str) -> str:
+    return f"{COMPENSATE_PREFIX}{step_id}"
+
+
+def is_compensation_task_id(task_id: str) -> bool:
+    return task_id.startswith(COMPENSATE_PREFIX)
+
+
+def is_forward_task_id(task_id: str) -> bool:
+    """True for a forward step's task (anything that is not the gate, the result or a compensation)."""
+    return task_id not in (GATE_TASK_ID, RESULT_TASK_ID) and not is_compensation_task_id(task_id)
+
+
+def step_id_of(task_id: str) -> str:
+    """The step a forward or compensation task belongs to."""
+    return task_id[len(COMPENSATE_PREFIX):] if is_compensation_task_id(task_id) else task_id
+
+
+def phase_of(task_id: str) -> Phase | None:
+    """FORWARD, ROLLBACK, or None for the gate and the result task."""
+    if is_compensation_task_id(task_id):
+        return Phase.ROLLBACK
+    return Phase.FORWARD if is_forward_task_id(task_id) else None
+
+
+def is_wfo_dag(tags: Iterable[object] | None, task_ids: Iterable[str] | None = None) -> bool:
+    """A DAG built by the factory: tagged ``wfo``, or (tags lost) holding the result task."""
+    if WFO_TAG in {str(t) for t in (tags or ())}:
+        return True
+    return RESULT_TASK_ID in set(task_ids or ())

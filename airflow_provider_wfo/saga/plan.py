@@ -1,0 +1,293 @@
+"""The saga as pure data: which compensation waits for which, and what the gate decides.
+
+Nothing here imports Airflow or the definition layer, so the rules are tested directly with many
+generated cases (``tests/saga/test_saga_properties.py``) and the operators stay thin wrappers.
+:func:`build_plan` takes the forward edges as an argument: the ordering rule itself is
+``definition/ordering.upstream_ids`` (the factory passes its answer in).
+
+Rules (DEVELOPERS.md, "Fixed decisions"):
+
+* The saga is *failing* when some required step ended ``failed``; with ``continueOnOptionalFailure``
+  false, a failed optional step counts too (but never triggers compensation).
+* When it is failing because a required step failed and ``rollbackOnFailure`` is true, every step that
+  ended ``success`` and declares ``rollback`` is compensated.
+* ``C(S)`` waits for ``C(T)`` for every ``T`` in ``nearest_rollback_descendants(S)``: the closest steps
+  after ``S`` (descending through steps without rollback) that have a rollback. So a step is undone only
+  after everything that came after it was undone, and independent branches unwind in parallel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import pairwise
+from typing import Any, Protocol
+
+from airflow_provider_wfo.saga.names import FAILED, SUCCESS
+
+
+class PlanStep(Protocol):
+    """What the plan needs of a step (``definition.models.WorkflowStep`` has it)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def optional(self) -> bool: ...
+
+    @property
+    def rollback(self) -> object | None: ...
+
+
+class PlanDefinition(Protocol):
+    """What the plan needs of a definition (``definition.models.WorkflowDefinition`` has it)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def steps(self) -> Sequence[PlanStep]: ...
+
+    @property
+    def continue_on_optional_failure(self) -> bool: ...
+
+    @property
+    def rollback_on_failure(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class SagaPlan:
+    """Everything about a definition that the saga needs, computed once at parse time."""
+
+    workflow_id: str
+    order: tuple[str, ...]
+    upstream: Mapping[str, tuple[str, ...]]
+    optional: frozenset[str]
+    rollback: frozenset[str]
+    #: ``C(S)`` -> the steps ``T`` whose compensation ``C(T)`` must finish first.
+    compensation_upstream: Mapping[str, tuple[str, ...]]
+    continue_on_optional_failure: bool = True
+    rollback_on_failure: bool = True
+
+    @property
+    def has_gate(self) -> bool:
+        """A gate task exists only when something can be compensated; otherwise the result task
+        decides too (N+1 tasks for N steps)."""
+        return bool(self.rollback)
+
+    @cached_property
+    def is_chain(self) -> bool:
+        """One root and every step waits for exactly the one before it: nothing ever runs beside a step."""
+        roots = [s for s in self.order if not self.upstream[s]]
+        return len(roots) == 1 and all(
+            len(self.upstream[s]) == 1 and self.upstream[s][0] == prev
+            for prev, s in pairwise(self.order)
+        )
+
+    @cached_property
+    def guard_ids(self) -> tuple[str, ...]:
+        """Forward steps whose failure stops new steps from starting (the abort check).
+
+        Empty for a chain: a step there runs only when every step before it succeeded, and no step
+        runs beside it, so there is no failure to find and the check's API request is saved."""
+        if self.is_chain:
+            return ()
+        if self.continue_on_optional_failure:
+            return tuple(s for s in self.order if s not in self.optional)
+        return self.order
+
+    @classmethod
+    def observed(
+        cls,
+        workflow_id: str,
+        order: Sequence[str],
+        upstream: Mapping[str, Sequence[str]],
+        rollback: Iterable[str],
+        optional: Iterable[str] = (),
+    ) -> SagaPlan:
+        """The plan as a reader outside the worker sees it: from a stored DAG's tasks and the recorded
+        outcomes (the definition's flags are not stored; the gate's recorded decision carries them)."""
+        ids = set(order)
+        return cls(
+            workflow_id=workflow_id,
+            order=tuple(order),
+            upstream={s: tuple(u for u in upstream.get(s, ()) if u in ids) for s in order},
+            optional=frozenset(optional),
+            rollback=frozenset(rollback) & ids,
+            compensation_upstream={},
+        )
+
+    def ancestors(self, step_id: str) -> frozenset[str]:
+        """Every step that must have succeeded before ``step_id`` could start (all_success)."""
+        if self.is_chain:
+            return frozenset(self.order[: self.order.index(step_id)])
+        seen: set[str] = set()
+        stack = list(self.upstream.get(step_id, ()))
+        while stack:
+            node = stack.pop()
+            if node not in seen:
+                seen.add(node)
+                stack.extend(self.upstream.get(node, ()))
+        return frozenset(seen)
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """What the gate (or, without rollbacks, the result task) concluded from the forward states."""
+
+    failing: bool
+    failed_step: str | None = None
+    #: Steps whose compensation runs, in definition order.
+    compensate: tuple[str, ...] = ()
+    #: The failed steps that made the saga fail, in definition order.
+    failed_steps: tuple[str, ...] = field(default=())
+    #: True when a required step failed (so compensation was asked for, if rollbackOnFailure).
+    required_failed: bool = False
+    #: The failed step's error text, as its outcome recorded it.
+    error: str | None = None
+
+    def to_xcom(self) -> dict[str, object]:
+        return {
+            "failing": self.failing,
+            "failedStep": self.failed_step,
+            "failedSteps": list(self.failed_steps),
+            "error": self.error,
+            "compensate": list(self.compensate),
+        }
+
+    @classmethod
+    def from_xcom(cls, raw: object) -> GateDecision | None:
+        """The decision the gate pushed, or None when there is none (or it is not a decision)."""
+        if not isinstance(raw, Mapping):
+            return None
+        error = raw.get("error")
+        failed_step = raw.get("failedStep")
+        return cls(
+            failing=bool(raw.get("failing")),
+            failed_step=str(failed_step) if failed_step else None,
+            compensate=tuple(str(s) for s in raw.get("compensate") or ()),
+            failed_steps=tuple(str(s) for s in raw.get("failedSteps") or ()),
+            error=str(error) if error else None,
+        )
+
+    @classmethod
+    def from_result(cls, raw: Mapping[str, Any]) -> GateDecision:
+        """The decision a WorkflowResult payload implies (a workflow without gate, or a lost decision)."""
+        status = str(raw.get("status") or "")
+        failed_step = raw.get("failedStep")
+        compensate = tuple(
+            str(s.get("stepId")) for s in raw.get("steps") or ()
+            if isinstance(s, Mapping) and s.get("rollback") and s.get("stepId")
+        )
+        return cls(
+            failing=status not in ("COMPLETED", ""),
+            failed_step=str(failed_step) if failed_step else None,
+            compensate=compensate,
+            error=_step_error(raw, failed_step),
+        )
+
+
+def _step_error(raw: Mapping[str, Any], step_id: object) -> str | None:
+    for step in raw.get("steps") or ():
+        if isinstance(step, Mapping) and step.get("stepId") == step_id and step.get("error"):
+            return str(step["error"])
+    return None
+
+
+def _reverse_topological(upstream: Mapping[str, Sequence[str]]) -> list[str]:
+    """Steps so that every step comes after all of its downstream steps (definitions are acyclic:
+    validation refuses cycles before a plan is built)."""
+    downstream: dict[str, list[str]] = {s: [] for s in upstream}
+    for step_id, parents in upstream.items():
+        for parent in parents:
+            downstream[parent].append(step_id)
+    order: list[str] = []
+    done: set[str] = set()
+    for root in upstream:
+        stack: list[tuple[str, int]] = [(root, 0)]
+        while stack:
+            node, i = stack.pop()
+            if i == 0 and node in done:
+                continue
+            children = downstream[node]
+            if i < len(children):
+                stack.append((node, i + 1))
+                if children[i] not in done:
+                    stack.append((children[i], 0))
+            elif node not in done:
+                done.add(node)
+                order.append(node)
+    return order
+
+
+def nearest_rollback_descendants(
+    upstream: Mapping[str, Sequence[str]], rollback: Iterable[str]
+) -> dict[str, tuple[str, ...]]:
+    """For every step, the closest downstream steps with a rollback, looking through those without one.
+
+    One pass in reverse topological order; each step's answer is built from its children's answers, so
+    the cost is linear in steps + edges times the answer size (1 for a chain, bounded by the width of
+    the DAG otherwise).
+    """
+    has_rollback = set(rollback)
+    downstream: dict[str, list[str]] = {s: [] for s in upstream}
+    for step_id, parents in upstream.items():
+        for parent in parents:
+            downstream[parent].append(step_id)
+    nearest: dict[str, tuple[str, ...]] = {}
+    for step_id in _reverse_topological(upstream):
+        found: dict[str, None] = {}
+        for child in downstream[step_id]:
+            if child in has_rollback:
+                found[child] = None
+            else:
+                found.update(dict.fromkeys(nearest[child]))
+        nearest[step_id] = tuple(found)
+    return nearest
+
+
+def build_plan(defn: PlanDefinition, upstream: Mapping[str, Sequence[str]]) -> SagaPlan:
+    """The plan of ``defn`` whose forward edges are ``upstream`` (``definition.ordering.upstream_ids``)."""
+    edges = {s: tuple(parents) for s, parents in upstream.items()}
+    rollback = frozenset(s.id for s in defn.steps if s.rollback is not None)
+    nearest = nearest_rollback_descendants(edges, rollback) if rollback else {}
+    return SagaPlan(
+        workflow_id=defn.id,
+        order=tuple(s.id for s in defn.steps),
+        upstream=edges,
+        optional=frozenset(s.id for s in defn.steps if s.optional),
+        rollback=rollback,
+        compensation_upstream={s: nearest[s] for s in edges if s in rollback},
+        continue_on_optional_failure=defn.continue_on_optional_failure,
+        rollback_on_failure=defn.rollback_on_failure,
+    )
+
+
+def decide(plan: SagaPlan, states: Mapping[str, str | None], error: str | None = None) -> GateDecision:
+    """The gate's decision from the final states of the forward tasks."""
+    counted: list[str] = []
+    required_failed = False
+    for step_id in plan.order:
+        if states.get(step_id) != FAILED:
+            continue
+        if step_id in plan.optional:
+            if not plan.continue_on_optional_failure:
+                counted.append(step_id)
+        else:
+            counted.append(step_id)
+            required_failed = True
+    if not counted:
+        return GateDecision(failing=False)
+    compensate: tuple[str, ...] = ()
+    if required_failed and plan.rollback_on_failure:
+        compensate = tuple(s for s in plan.order if s in plan.rollback and states.get(s) == SUCCESS)
+    first_required = next((s for s in counted if s not in plan.optional), counted[0])
+    return GateDecision(
+        failing=True,
+        failed_step=first_required,
+        compensate=compensate,
+        failed_steps=tuple(counted),
+        required_failed=required_failed,
+        error=error,
+    )

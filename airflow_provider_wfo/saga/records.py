@@ -1,0 +1,100 @@
+"""The ``wfo_outcome`` record: what every attempt of a step or compensation leaves behind.
+
+Shape (XCom key ``wfo_outcome``, a JSON object)::
+
+    {"status": "success" | "failed", "attempt": 1, "startTime": ISO, "endTime": ISO,
+     "duration": ms, "error": str | None, "timedOut": bool, "willRetry": bool,
+     "optional": bool, "params": {resolved params, secrets redacted}}
+
+The operators write it (``operators/outcome.py``, which applies Airflow's secrets masker); everything
+else reads it through :func:`parse_outcome`. The events listener runs in the task's own process right
+after the operator, so the record is also kept here (:func:`remember` / :func:`recorded`) to save it a
+request to the API server per step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+#: The outcome each task process recorded last, by (dag_id, run_id, task_id, try_number).
+_recorded: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+
+
+def error_text(exc: BaseException) -> str:
+    """How an exception is told in outcomes, events and retry reasons: ``Type: message``."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _key(ti: Any) -> tuple[str, str, str, int] | None:
+    try:
+        return (str(ti.dag_id), str(ti.run_id), str(ti.task_id), int(ti.try_number))
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def remember(ti: Any, value: dict[str, Any]) -> None:
+    """Keep ``value`` as the outcome of ``ti``'s attempt for this process's listener."""
+    key = _key(ti)
+    _recorded.clear()  # one task at a time per process: keep memory flat under dag.test
+    if key is not None:
+        _recorded[key] = value
+
+
+def recorded(ti: Any) -> dict[str, Any] | None:
+    """The outcome this process recorded for ``ti``'s attempt, if it was this process."""
+    key = _key(ti)
+    return _recorded.get(key) if key is not None else None
+
+
+def parse_time(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One ``wfo_outcome`` record, typed. Unknown or malformed fields read as absent."""
+
+    status: str | None = None
+    attempt: int = 0
+    start: datetime | None = None
+    end: datetime | None = None
+    duration: int | None = None
+    error: str | None = None
+    timed_out: bool = False
+    will_retry: bool = False
+    optional: bool | None = None
+    params: Mapping[str, Any] | None = None
+
+
+def parse_outcome(raw: object) -> Outcome | None:
+    if not isinstance(raw, Mapping):
+        return None
+    attempt = raw.get("attempt")
+    duration = raw.get("duration")
+    error = raw.get("error")
+    optional = raw.get("optional")
+    params = raw.get("params")
+    status = raw.get("status")
+    return Outcome(
+        status=str(status) if status else None,
+        attempt=attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else 0,
+        start=parse_time(raw.get("startTime")),
+        end=parse_time(raw.get("endTime")),
+        duration=duration if isinstance(duration, int) and not isinstance(duration, bool) else None,
+        error=str(error) if error else None,
+        timed_out=raw.get("timedOut") is True,
+        will_retry=raw.get("willRetry") is True,
+        optional=optional if isinstance(optional, bool) else None,
+        params=dict(params) if isinstance(params, Mapping) else None,
+    )
