@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 #: Deeper params are refused rather than walked: bounded time and no recursion blow-up.
 MAX_DEPTH = 64
@@ -68,6 +68,20 @@ class Reference:
 
 
 Piece = str | Reference
+
+
+class _Skipped:
+    """The scope value of a step that did not run because it was skipped (``when`` false, say)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "SKIPPED_RESULT"
+
+
+#: Put in a scope for a step that was skipped: ``$step`` and ``$step.any.path`` then give null
+#: (a *completed* step's missing field stays an error), so ``{"!!": "$step"}`` reads "did it run".
+SKIPPED_RESULT: Final = _Skipped()
 
 
 def _split_name(raw: str, known: Container[str] | None) -> tuple[str, str]:
@@ -186,6 +200,8 @@ def _lookup(ref: Reference, scope: Mapping[str, Any], where: str) -> tuple[Any, 
             where,
         )
     value = scope[ref.name]
+    if value is SKIPPED_RESULT:
+        return None, ()
     walked = [ref.name]
     for index, segment in enumerate(ref.path):
         if isinstance(value, dict):
