@@ -61,7 +61,9 @@ with DAG(dag_id="bench_hand_invoice", schedule=None, start_date=datetime(2024, 1
 
     @task(retries=2, execution_timeout=timedelta(seconds=120))
     def file_drive():
-        from airflow_provider_wfo.connectors.drive import file_document
+        from airflow_provider_wfo.actions.registry import get_action
+
+        file_document = get_action("drive", "file_document")
 
         conf = _conf()
         params = {"name": conf["fileName"], "filePath": conf["filePath"], "type": "INVOICE"}
@@ -69,7 +71,9 @@ with DAG(dag_id="bench_hand_invoice", schedule=None, start_date=datetime(2024, 1
 
     @task(retries=2, execution_timeout=timedelta(seconds=60))
     def update_sheet(filed):
-        from airflow_provider_wfo.connectors.sheets import update_sheet as append
+        from airflow_provider_wfo.actions.registry import get_action
+
+        append = get_action("sheets", "update_sheet")
 
         conf = _conf()
         values = [filed.get("createdTime"), conf["vendor"], conf["amount"], conf["dueDate"], "Pending",
@@ -79,7 +83,9 @@ with DAG(dag_id="bench_hand_invoice", schedule=None, start_date=datetime(2024, 1
 
     @task(retries=2, execution_timeout=timedelta(seconds=30))
     def notify(filed):
-        from airflow_provider_wfo.connectors.slack import send_notification
+        from airflow_provider_wfo.actions.registry import get_action
+
+        send_notification = get_action("slack", "send_notification")
 
         conf = _conf()
         fields = [
@@ -94,7 +100,9 @@ with DAG(dag_id="bench_hand_invoice", schedule=None, start_date=datetime(2024, 1
 
     @task(trigger_rule=TriggerRule.ONE_FAILED, retries=3, retry_delay=timedelta(seconds=1))
     def delete_filed(filed):
-        from airflow_provider_wfo.connectors.drive import delete_file
+        from airflow_provider_wfo.actions.registry import get_action
+
+        delete_file = get_action("drive", "delete_file")
 
         if filed:
             delete_file({"fileId": filed["fileId"]}, _ctx("drive", "delete_file", "file-drive:rollback"))

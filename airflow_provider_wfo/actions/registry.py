@@ -1,13 +1,12 @@
 """The action registry: ``(target, action)`` to a Python callable.
 
-Built-in connectors register themselves when their module is first imported; the module is
-imported on first use, never at DAG-parse time, so parsing stays cheap and the Google, Slack and
+Built-in actions are the ones the connectors declare (:mod:`airflow_provider_wfo.connectors.catalog`);
+their SDKs are imported only when an action runs, so parsing stays cheap and the Google, Slack and
 Notion extras stay optional. User actions registered with :func:`register_action` take precedence.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,25 +51,14 @@ class Action(Protocol):
 
 A = TypeVar("A", bound=Action)
 
-#: Targets the seed names, and the connector module that serves each.
-BUILTIN_CONNECTORS: dict[str, str] = {
-    "drive": "airflow_provider_wfo.connectors.drive",
-    "sheets": "airflow_provider_wfo.connectors.sheets",
-    "slack": "airflow_provider_wfo.connectors.slack",
-    "trello": "airflow_provider_wfo.connectors.trello",
-    "notion": "airflow_provider_wfo.connectors.notion",
-    "email": "airflow_provider_wfo.connectors.email",
-    "http": "airflow_provider_wfo.connectors.http",
-}
-#: Other names the seed uses for the same connectors.
-TARGET_ALIASES: dict[str, str] = {"gmail": "email", "integration": "http"}
-
 _user_actions: dict[tuple[str, str], Action] = {}
-_builtin_actions: dict[tuple[str, str], Action] = {}
 
 
 def canonical_target(target: str) -> str:
-    return TARGET_ALIASES.get(target, target)
+    """The connector's own name for ``target`` (``gmail`` -> ``email``); unknown names unchanged."""
+    from airflow_provider_wfo.connectors import catalog
+
+    return catalog.canonical_target(target)
 
 
 @overload
@@ -91,14 +79,6 @@ def register_action(target: str, action: str, fn: A | None = None) -> A | Callab
     return add(fn) if fn is not None else add
 
 
-def register_builtin(target: str, action: str) -> Callable[[A], A]:
-    def add(func: A) -> A:
-        _builtin_actions[(target, action)] = func
-        return func
-
-    return add
-
-
 def unregister_action(target: str, action: str) -> None:
     _user_actions.pop((target, action), None)
 
@@ -107,15 +87,28 @@ def get_action(target: str, action: str) -> Action:
     user = _user_actions.get((target, action))
     if user is not None:
         return user
-    canonical = canonical_target(target)
-    module = BUILTIN_CONNECTORS.get(canonical)
-    if module is not None:
-        importlib.import_module(module)
-    found = _builtin_actions.get((canonical, action))
+    from airflow_provider_wfo.connectors import catalog
+    from airflow_provider_wfo.connectors.runtime import BuiltinAction
+
+    found = catalog.find_action(target, action)
     if found is not None:
-        return found
-    known = sorted(a for t, a in [*_builtin_actions, *_user_actions] if canonical_target(t) == canonical)
-    hint = f"known actions on {target!r}: {', '.join(known)}" if known else f"{target!r} has no actions"
+        return BuiltinAction(*found)
+    connector = catalog.find(target)
+    canonical = connector.target if connector else target
+    known = sorted(
+        {
+            *(connector.action_names() if connector else []),
+            *(a for t, a in _user_actions if canonical_target(t) == canonical),
+        }
+    )
+    if known:
+        close = catalog.nearest(action, known)
+        hint = (
+            f"did you mean {close!r}? " if close else ""
+        ) + f"known actions on {target!r}: {', '.join(known)}"
+    else:
+        close = catalog.nearest(target, catalog.target_names())
+        hint = f"{target!r} has no actions" + (f"; did you mean target {close!r}?" if close else "")
     raise UnknownActionError(
         f"no action {action!r} on target {target!r} ({hint}); "
         "register one with airflow_provider_wfo.register_action(target, action, fn)"

@@ -11,7 +11,12 @@ from airflow_provider_wfo.connectors._common import NonRetryableActionError
 
 Cell = str | int | float | bool | None
 
-_CELL = re.compile(r"^([A-Za-z]{1,3})?(\d+)?$")
+_CELL = re.compile(r"^([A-Za-z]{1,3})?(\d{1,8})?$")
+#: What Google Sheets allows: 10 million cells in a spreadsheet, 18,278 columns (ZZZ)
+#: (https://support.google.com/drive/answer/37603). A range past these cannot exist in a real
+#: sheet, and on the local backend it would only exhaust memory.
+MAX_CELLS = 10_000_000
+MAX_COLUMNS = 18_278
 
 
 def col_index(letters: str) -> int:
@@ -65,6 +70,13 @@ def parse_box(cells: str) -> Box:
     r1 = int(m2.group(2)) if m2.group(2) else None
     if r0 < 0 or (r1 is not None and r1 <= r0) or (c1 is not None and c1 <= c0):
         raise NonRetryableActionError(f"range {cells!r} is empty or reversed")
+    if max(r0 + 1, r1 or 0) > MAX_CELLS or max(c0 + 1, c1 or 0) > MAX_COLUMNS:
+        raise NonRetryableActionError(f"range {cells!r} is past the largest sheet Google Sheets allows")
+    if r1 is not None and c1 is not None and (r1 - r0) * (c1 - c0) > MAX_CELLS:
+        raise NonRetryableActionError(
+            f"range {cells!r} spans {(r1 - r0) * (c1 - c0):,} cells; "
+            f"Google Sheets holds at most {MAX_CELLS:,}"
+        )
     return Box(r0, c0, r1, c1)
 
 

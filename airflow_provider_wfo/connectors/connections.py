@@ -16,8 +16,10 @@ from typing import Any
 
 from airflow_provider_wfo.actions.registry import ActionContext, NonRetryableActionError, canonical_target
 from airflow_provider_wfo.connectors._common import Scrubber
+from airflow_provider_wfo.connectors.spec import LOCAL_CONN_TYPE
 
-LOCAL_CONN_TYPE = "wfo_local"
+__all__ = ["LOCAL_CONN_TYPE", "ResolvedConnection", "default_workspace", "resolve", "workspace_from"]
+
 #: Connection extra keys whose values are secrets (besides the password).
 SECRET_EXTRA_KEYS = ("token", "secret", "password", "key", "webhook", "credential", "auth")
 
@@ -100,10 +102,3 @@ def resolve(ctx: ActionContext) -> ResolvedConnection:
     if conn_type == LOCAL_CONN_TYPE:
         workspace = workspace_from(extra.get("workspace"))
     return ResolvedConnection(ctx.conn_id, conn_type, conn, workspace, extra, Scrubber(secrets))
-
-
-def unsupported(resolved: ResolvedConnection, target: str, supported: str) -> NonRetryableActionError:
-    return NonRetryableActionError(
-        f"connection {resolved.conn_id!r} has conn_type {resolved.conn_type!r}, which target {target!r} "
-        f"does not support (use {supported} or {LOCAL_CONN_TYPE})"
-    )

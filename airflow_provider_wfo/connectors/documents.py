@@ -9,12 +9,15 @@ import mimetypes
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from airflow_provider_wfo.connectors._common import NonRetryableActionError, opt_str, req_str
+from airflow_provider_wfo.connectors._common import NonRetryableActionError
 from airflow_provider_wfo.connectors.connections import ResolvedConnection, default_workspace
 from airflow_provider_wfo.connectors.local.workspace import is_within, safe_component, safe_file_name
+
+if TYPE_CHECKING:
+    from airflow_provider_wfo.connectors.drive import FileDocumentParams
 
 #: Document ``type`` -> folder.
 TYPE_FOLDERS: dict[str, str] = {
@@ -72,23 +75,28 @@ def _read_allowed(raw: str, resolved: ResolvedConnection) -> bytes:
     for candidate in candidates:
         try:
             real = candidate.resolve(strict=True)  # follows symlinks: a link out of a root is refused
-        except (FileNotFoundError, RuntimeError):
+        except (OSError, RuntimeError):
+            # Not found, a file used as a folder ("ok.txt/x"), a name too long, a symlink loop:
+            # all mean "no such file", and none is worth another attempt.
             continue
         if any(is_within(real, root) for root in roots):
             if not real.is_file():
                 raise NonRetryableActionError("filePath is not a regular file")
             if real.stat().st_size > MAX_BYTES:
                 raise NonRetryableActionError("file is larger than 100 MB")
-            return real.read_bytes()
+            try:
+                return real.read_bytes()
+            except PermissionError:
+                raise NonRetryableActionError(f"file {given.name!r} is not readable by the worker") from None
         raise NonRetryableActionError(
             "filePath is outside the allowed folders (the workspace inbox or the connection's allowed_paths)"
         )
-    raise NonRetryableActionError(f"file {given.name!r} not found in the allowed folders")
+    raise NonRetryableActionError(f"file {given.name[:100]!r} not found in the allowed folders")
 
 
-def read_document(params: dict[str, Any], resolved: ResolvedConnection) -> Document:
-    file_path = opt_str(params, "filePath", "path", "source")
-    file_uri = opt_str(params, "fileUri", "uri")
+def read_document(params: FileDocumentParams, resolved: ResolvedConnection) -> Document:
+    file_path = params.filePath
+    file_uri = params.fileUri
     if file_path and file_path.startswith("file:"):
         file_path, file_uri = None, file_uri or file_path
     if file_uri:
@@ -96,9 +104,9 @@ def read_document(params: dict[str, Any], resolved: ResolvedConnection) -> Docum
         if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
             raise NonRetryableActionError("fileUri must be a file:// URI")
         file_path = unquote(parsed.path)
-    content = params.get("content")
-    content_b64 = params.get("contentBase64")
-    if isinstance(content, str) and str(params.get("contentEncoding", "")).lower() == "base64":
+    content = params.content
+    content_b64 = params.contentBase64
+    if content is not None and (params.contentEncoding or "").lower() == "base64":
         content_b64, content = content, None
     sources = [s for s in (file_path, content, content_b64) if s is not None]
     if len(sources) > 1:
@@ -107,19 +115,21 @@ def read_document(params: dict[str, Any], resolved: ResolvedConnection) -> Docum
         data = _read_allowed(file_path, resolved)
     elif content_b64 is not None:
         try:
-            data = base64.b64decode(str(content_b64), validate=True)
+            data = base64.b64decode(content_b64, validate=True)
         except (binascii.Error, ValueError):
             raise NonRetryableActionError("contentBase64 is not valid base64") from None
     elif content is not None:
-        data = (content if isinstance(content, str) else str(content)).encode()
+        data = content.encode()
     else:
         data = b""
     default_name = Path(file_path).name if file_path else None
-    name = safe_file_name(req_str({"name": opt_str(params, "name", "fileName") or default_name}, "name"))
-    doc_type = opt_str(params, "type", "documentType")
-    folder_param = opt_str(params, "folder")
-    folder = safe_component(folder_param, "folder") if folder_param else categorise(doc_type, name)
-    mime = opt_str(params, "mimeType") or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    name = params.name or default_name
+    if not name:
+        raise NonRetryableActionError("param 'name' is required (or a filePath to take it from)")
+    name = safe_file_name(name)
+    doc_type = params.type
+    folder = safe_component(params.folder, "folder") if params.folder else categorise(doc_type, name)
+    mime = params.mimeType or mimetypes.guess_type(name)[0] or "application/octet-stream"
     if len(data) > MAX_BYTES:
         raise NonRetryableActionError("content is larger than 100 MB")
     return Document(name, folder, data, mime, doc_type)

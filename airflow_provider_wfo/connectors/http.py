@@ -7,39 +7,100 @@ come from the connection), ``headers``, ``query``, ``json``, ``data``, ``expectS
 ``"2xx"``-style class, or a list of them; default ``2xx``), ``timeout`` (seconds, default 60).
 
 Result: ``{status, ok, headers, body}``; ``body`` is parsed when the response is JSON, text
-otherwise (cut at 1 MB). ``Set-Cookie`` is not returned. Every attempt sends the step's key as the
-``Idempotency-Key`` header, so an API that honours it performs the call once. An unexpected status:
+otherwise (cut at 1 MB). ``Set-Cookie`` is not returned. A POST or PATCH carries the header
+``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header: a quoted structured-field string),
+the same digest of the step's key on every attempt, so an API that honours it performs the call
+once; the raw key (dag, run and step ids) never leaves. GET, HEAD, OPTIONS, PUT and DELETE are
+idempotent already and carry none. Connection credentials (auth, extra headers) never follow a
+redirect to another origin. An unexpected status:
 408, 429 and 5xx are retryable, anything else (other 4xx, 3xx) fails at once; network errors retry.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider_wfo.actions.registry import ActionContext, register_builtin
+from pydantic import BeforeValidator, Field, field_validator
+
 from airflow_provider_wfo.connectors._common import (
     ActionError,
     NonRetryableActionError,
     Scrubber,
     is_retryable_status,
     key_digest,
-    opt_str,
 )
-from airflow_provider_wfo.connectors.connections import resolve
+from airflow_provider_wfo.connectors.runtime import Backend
+from airflow_provider_wfo.connectors.spec import ActionSpec, Connector, Params, Result, Text, param
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+#: Methods that are not idempotent by themselves (RFC 9110 9.2.2), the ones the key is for.
+KEYED_METHODS = ("POST", "PATCH")
 MAX_BODY = 1024 * 1024
 DROPPED_HEADERS = {"set-cookie", "set-cookie2"}
+#: RFC 9110 5.1 field-name = token; 5.5 a field value has no CR, LF or NUL.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}")
+_BAD_VALUE = re.compile(r"[\r\n\x00]")
+_EXPECT = re.compile(r"[1-5](\d\d|xx)", re.IGNORECASE)
 
 
-def _expect(raw: Any) -> list[str]:
+def _upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+class RequestParams(Params):
+    method: (
+        Annotated[
+            Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"], BeforeValidator(_upper)
+        ]
+        | None
+    ) = param("method", description="Default GET, or POST when json/data is given.")
+    url: Text | None = param(
+        "url", description="Absolute http(s) URL, sent with no connection credentials.", max_length=8192
+    )
+    endpoint: Text | None = param(
+        "endpoint",
+        description="Path relative to the connection's base URL (auth and headers from it).",
+        max_length=8192,
+    )
+    headers: dict[str, Text] | None = param("headers", description="Request headers.")
+    query: dict[str, Any] | None = param("query", description="Query parameters.")
+    json_: Any = param("json", description="JSON body.")
+    data: Any = param("data", description="Form fields (object) or a raw body (string).")
+    expectStatus: Annotated[int, Field(ge=100, le=599)] | Text | list[int | Text] | None = param(
+        "expectStatus", description="201, '2xx', or a list of them (default 2xx)."
+    )
+    timeout: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = param(
+        "timeout", default=60, description="Seconds per attempt (connect and read)."
+    )
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for name, text in (value or {}).items():
+            if not _TOKEN.fullmatch(name):
+                raise ValueError(f"{name[:60]!r} is not a valid header name")
+            if _BAD_VALUE.search(text):
+                raise ValueError(f"header {name!r} has a CR, LF or NUL in its value")
+        return value
+
+
+class RequestResult(Result):
+    status: int
+    ok: bool
+    headers: dict[str, str]
+    body: Any
+    bodyTruncated: bool | None = None
+
+
+def expected_statuses(raw: Any) -> list[str]:
     items = raw if isinstance(raw, list) else [raw if raw is not None else "2xx"]
     out = []
     for item in items:
         text = str(item).strip().lower()
-        if not (len(text) == 3 and (text.isdigit() or (text[0].isdigit() and text[1:] == "xx"))):
+        if not _EXPECT.fullmatch(text):
             raise NonRetryableActionError(f"expectStatus {item!r} is not a status (201) or a class (2xx)")
         out.append(text)
     return out
@@ -59,21 +120,12 @@ def _safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def _dict(params: dict[str, Any], name: str) -> dict[str, Any]:
-    value = params.get(name) or {}
-    if not isinstance(value, dict):
-        raise NonRetryableActionError(f"param {name!r} must be an object")
-    return value
+def idempotency_header(key_hex: str) -> str:
+    """An RFC 8941 sf-string: the digest in double quotes (hex needs no escaping)."""
+    return f'"{key_hex}"'
 
 
-def _idempotency_value(ctx: ActionContext) -> str:
-    key = ctx.idempotency_key
-    if key.isascii() and key.isprintable() and len(key) <= 255:
-        return key
-    return key_digest(ctx, 64)
-
-
-def _parse(response: Any) -> dict[str, Any]:
+def _parse(response: Any) -> RequestResult:
     raw: bytes = response.content or b""
     truncated = len(raw) > MAX_BODY
     body: Any
@@ -86,107 +138,127 @@ def _parse(response: Any) -> dict[str, Any]:
     else:
         body = raw[:MAX_BODY].decode(response.encoding or "utf-8", "replace")
     headers = {k: v for k, v in response.headers.items() if k.lower() not in DROPPED_HEADERS}
-    result = {
-        "status": response.status_code,
-        "ok": 200 <= response.status_code < 300,
-        "headers": headers,
-        "body": body,
-    }
+    result = RequestResult(
+        status=response.status_code, ok=200 <= response.status_code < 300, headers=headers, body=body
+    )
     if truncated:
-        result["bodyTruncated"] = True
+        result.bodyTruncated = True
     return result
 
 
-@register_builtin("http", "request")
-def request(params: dict[str, Any], ctx: ActionContext) -> dict[str, Any]:
-    import requests
+class HttpBackend(Backend):
+    """Both backends: the local one serves only absolute URLs (there is no base URL to join)."""
 
-    url = opt_str(params, "url")
-    endpoint = opt_str(params, "endpoint")
-    if bool(url) == bool(endpoint):
-        raise NonRetryableActionError(
-            "give exactly one of 'url' (absolute) or 'endpoint' (with a connection)"
-        )
-    payload_json = params.get("json")
-    data = params.get("data")
-    if payload_json is not None and data is not None:
-        raise NonRetryableActionError("give 'json' or 'data', not both")
-    method = (
-        opt_str(params, "method") or ("POST" if payload_json is not None or data is not None else "GET")
-    ).upper()
-    if method not in METHODS:
-        raise NonRetryableActionError(f"method {method!r} is not one of {', '.join(METHODS)}")
-    headers = {str(k): str(v) for k, v in _dict(params, "headers").items()}
-    if not any(k.lower() == "idempotency-key" for k in headers):
-        headers["Idempotency-Key"] = _idempotency_value(ctx)
-    query = {str(k): v for k, v in _dict(params, "query").items()}
-    expected = _expect(params.get("expectStatus"))
-    timeout = float(params.get("timeout", 60))
-    if data is not None and not isinstance(data, dict):
-        data = data if isinstance(data, str) else json.dumps(data)
+    def request(self, params: RequestParams) -> RequestResult:
+        import requests
 
-    scrub = Scrubber()
-    try:
-        if url:
-            if urlsplit(url).scheme not in ("http", "https"):
-                raise NonRetryableActionError("url must be http:// or https://")
-            shown = _safe_url(url)
-            response = requests.request(
-                method,
-                url,
-                params=query or None,
-                headers=headers,
-                json=payload_json,
-                data=data,
-                timeout=timeout,
+        url, endpoint = params.url, params.endpoint
+        if bool(url) == bool(endpoint):
+            raise NonRetryableActionError(
+                "give exactly one of 'url' (absolute) or 'endpoint' (with a connection)"
             )
-        else:
-            from airflow.providers.http.hooks.http import HttpHook
-
-            resolved = resolve(ctx)
-            scrub = resolved.scrub
-            if resolved.is_local:
-                raise NonRetryableActionError(
-                    f"'endpoint' needs an HTTP connection {ctx.conn_id!r} (conn_type http) with the base URL"
-                )
-            hook = HttpHook(method=method, http_conn_id=resolved.conn_id)
-            assert endpoint is not None
-            shown = _safe_url(hook.url_from_endpoint(endpoint))
-            options = {"check_response": False, "timeout": timeout}
-            kwargs: dict[str, Any] = {"json": payload_json}
-            if method == "GET":
-                response = hook.run(
-                    endpoint, data=query or None, headers=headers, extra_options=options, **kwargs
+        if params.json_ is not None and params.data is not None:
+            raise NonRetryableActionError("give 'json' or 'data', not both")
+        has_body = params.json_ is not None or params.data is not None
+        method = params.method or ("POST" if has_body else "GET")
+        headers = dict(params.headers or {})
+        if method in KEYED_METHODS and not any(k.lower() == "idempotency-key" for k in headers):
+            headers["Idempotency-Key"] = idempotency_header(key_digest(self.ctx))
+        query = {str(k): v for k, v in (params.query or {}).items()}
+        expected = expected_statuses(params.expectStatus)
+        data = params.data
+        if data is not None and not isinstance(data, dict):
+            data = data if isinstance(data, str) else json.dumps(data)
+        scrub = Scrubber()
+        try:
+            if url:
+                if urlsplit(url).scheme not in ("http", "https"):
+                    raise NonRetryableActionError("url must be http:// or https://")
+                shown = _safe_url(url)
+                response = requests.request(
+                    method,
+                    url,
+                    params=query or None,
+                    headers=headers,
+                    json=params.json_,
+                    data=data,
+                    timeout=params.timeout,
                 )
             else:
-                response = hook.run(
-                    endpoint,
-                    data=data,
-                    headers=headers,
-                    extra_options=options,
-                    params=query or None,
-                    **kwargs,
-                )
-    except ActionError:
-        raise
-    except (
-        requests.exceptions.MissingSchema,
-        requests.exceptions.InvalidURL,
-        requests.exceptions.InvalidSchema,
-    ):
-        raise NonRetryableActionError("http: the URL is not valid") from None
-    except (requests.RequestException, OSError) as exc:
-        raise ActionError(f"http: {method} request failed: {type(exc).__name__}") from None
-    except Exception as exc:
-        raise scrub.error(exc, f"http: {method}", retryable=False) from None
+                from airflow_provider_wfo.connectors.hooks.http import WfoHttpHook
 
-    result = _parse(response)
-    if _matches(response.status_code, expected):
-        return result
-    snippet = scrub(response.text[:300]) if response.text else ""
-    message = f"http: {method} {shown} returned {response.status_code}, expected {'/'.join(expected)}"
-    if snippet:
-        message += f": {snippet}"
-    if is_retryable_status(response.status_code):
-        raise ActionError(message)
-    raise NonRetryableActionError(message)
+                if self.resolved.is_local:
+                    raise NonRetryableActionError(
+                        f"'endpoint' needs an HTTP connection {self.ctx.conn_id!r} "
+                        "(conn_type http) with the base URL"
+                    )
+                scrub = self.scrub
+                hook = WfoHttpHook(method=method, http_conn_id=self.resolved.conn_id)
+                assert endpoint is not None
+                shown = _safe_url(hook.url_from_endpoint(endpoint))
+                options = {"check_response": False, "timeout": params.timeout}
+                if method == "GET":
+                    response = hook.run(
+                        endpoint,
+                        data=query or None,
+                        headers=headers,
+                        extra_options=options,
+                        json=params.json_,
+                    )
+                else:
+                    response = hook.run(
+                        endpoint,
+                        data=data,
+                        headers=headers,
+                        extra_options=options,
+                        params=query or None,
+                        json=params.json_,
+                    )
+        except ActionError:
+            raise
+        except (
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidURL,
+            requests.exceptions.InvalidSchema,
+        ):
+            raise NonRetryableActionError("http: the URL is not valid") from None
+        except requests.exceptions.InvalidHeader:
+            raise NonRetryableActionError("http: a header is not valid") from None
+        except (requests.RequestException, OSError) as exc:
+            raise ActionError(f"http: {method} request failed: {type(exc).__name__}") from None
+        except Exception as exc:
+            raise scrub.error(exc, f"http: {method}", retryable=False) from None
+
+        result = _parse(response)
+        if _matches(response.status_code, expected):
+            return result
+        snippet = scrub(response.text[:300]) if response.text else ""
+        message = f"http: {method} {shown} returned {response.status_code}, expected {'/'.join(expected)}"
+        if snippet:
+            message += f": {snippet}"
+        if is_retryable_status(response.status_code):
+            raise ActionError(message)
+        raise NonRetryableActionError(message)
+
+
+_BACKEND = "airflow_provider_wfo.connectors.http:HttpBackend"
+
+CONNECTOR = Connector(
+    target="http",
+    aliases=("integration",),
+    service="HTTP",
+    summary="Any HTTP API: the escape hatch. POST/PATCH carry an Idempotency-Key.",
+    actions=(
+        ActionSpec(
+            "request",
+            RequestParams,
+            RequestResult,
+            "Send one HTTP request.",
+            rollback="define your own (e.g. a DELETE)",
+        ),
+    ),
+    backends={"wfo_local": _BACKEND, "http": _BACKEND},
+    doctor=None,
+    real_backend="`HttpHook` / requests",
+    local_default=False,
+)

@@ -2,11 +2,17 @@
 
 Rollback choice: an appended row is DELETED (``delete_row`` with ``rowId: $step.rowId``), not marked
 voided, so a rolled-back run leaves the sheet as it found it. The row is found by identity, not by
-position: Google Sheets developer metadata (``wfoRowId``) is attached to the appended rows and moves
-with them when other rows are inserted or deleted; the local backend keeps a row-id list beside
-the CSV. The same metadata makes APPEND_ROW idempotent: an attempt first looks for its row id.
-UPDATE_RANGE and CLEAR_RANGE return ``previousValues``; their rollback is UPDATE_RANGE with
-``values: $step.previousValues`` and ``range: $step.range``.
+position: every appended row carries Google Sheets developer metadata ``wfoRowId`` of its own (the
+API allows a metadata location of one row only), which moves with the row when others are inserted
+or deleted; the local backend keeps a row-id list beside the CSV. The same metadata makes
+APPEND_ROW idempotent: an attempt first looks for its row id. UPDATE_RANGE and CLEAR_RANGE return
+``previousValues`` (formulas as formulas); their rollback is UPDATE_RANGE with
+``values: $step.previousValues``, ``range: $step.range`` and ``valueInputOption: USER_ENTERED``.
+
+Formulas: values are written ``RAW`` by default, so a value from run conf such as ``=HYPERLINK(...)``
+stays text. A definition opts in to formulas with ``valueInputOption: USER_ENTERED``, written
+literally in the definition (a reference is refused there: whoever triggers a run must not switch
+it on).
 
 Real backend: the Google provider's ``GSheetsHook`` (connection ``google_cloud_platform``; extra
 ``api_endpoint`` for a stand-in).
@@ -15,13 +21,14 @@ Real backend: the Google provider's ``GSheetsHook`` (connection ``google_cloud_p
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from airflow_provider_wfo.actions.registry import ActionContext, register_builtin
+from pydantic import BeforeValidator, Field
+
+from airflow_provider_wfo.actions.registry import ActionContext
 from airflow_provider_wfo.connectors import _google
-from airflow_provider_wfo.connectors._common import NonRetryableActionError, key_digest, opt_str, req_str
+from airflow_provider_wfo.connectors._common import NonRetryableActionError, key_digest
 from airflow_provider_wfo.connectors.a1 import (
     Box,
     Cell,
@@ -31,45 +38,224 @@ from airflow_provider_wfo.connectors.a1 import (
     rows_of,
     split_sheet,
 )
-from airflow_provider_wfo.connectors.connections import ResolvedConnection, resolve, unsupported
-from airflow_provider_wfo.connectors.local import sheets as local_sheets
-from airflow_provider_wfo.connectors.local.workspace import Workspace, safe_component
+from airflow_provider_wfo.connectors.local.workspace import safe_component
+from airflow_provider_wfo.connectors.runtime import Backend
+from airflow_provider_wfo.connectors.spec import (
+    LOCAL_CONN_TYPE,
+    ActionSpec,
+    Connector,
+    Params,
+    Result,
+    Text,
+    param,
+    required,
+)
 
 METADATA_KEY = "wfoRowId"
 DEFAULT_SHEET = "Sheet1"
 GOOGLE_TYPES = ("google_cloud_platform", "gcpssh", "google_cloud")
 OPERATIONS = ("APPEND_ROW", "APPEND_ROWS", "UPDATE_RANGE", "CLEAR_RANGE")
+#: Rows one append may write: each gets its own metadata tag, and a batchUpdate stays small.
+MAX_APPEND_ROWS = 1000
+
+
+def _upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+Operation = Annotated[
+    Literal["APPEND_ROW", "APPEND_ROWS", "UPDATE_RANGE", "CLEAR_RANGE"], BeforeValidator(_upper)
+]
+InputOption = Annotated[Literal["RAW", "USER_ENTERED"], BeforeValidator(_upper)]
+SheetId = Annotated[Text, Field(max_length=200)]
+
+_VIO = (
+    "How values are written: RAW (default: text stays text, nothing becomes a formula) or USER_ENTERED "
+    "(parsed as typed into the UI: formulas, dates). Must be written in the definition, not a reference."
+)
+
+
+class _SheetParams(Params):
+    spreadsheetId: SheetId = required(
+        "spreadsheetId", "sheetId", description="The spreadsheet id (from its URL)."
+    )
+    sheetName: Text | None = param(
+        "sheetName",
+        "sheet",
+        description="Sheet (tab) name; default: the first sheet (local: Sheet1).",
+        max_length=200,
+    )
+
+
+class UpdateSheetParams(_SheetParams):
+    operation: Operation = param(
+        "operation", default="APPEND_ROW", description="What to do: " + ", ".join(OPERATIONS)
+    )
+    values: Any = param(
+        "values", "row", description="A row, a list of rows, or {column: value} laid out by the header row."
+    )
+    header: list[Any] | None = param("header", description="Column names, written first into an empty sheet.")
+    range: Text | None = param(
+        "range", description="A1 range for UPDATE_RANGE / CLEAR_RANGE, e.g. B2:D2.", max_length=300
+    )
+    valueInputOption: InputOption | None = param(
+        "valueInputOption", description=_VIO, json_schema_extra={"wfoLiteral": True}
+    )
+
+
+class LogActionParams(_SheetParams):
+    action: Text = required("action", description="What happened (second column).")
+    status: Text | None = param("status", description="Third column.")
+    details: Any = param("details", description="Fourth column; objects are written as JSON.")
+    timestamp: Text | None = param("timestamp", description="First column; default: now (UTC, ISO 8601).")
+
+
+class DeleteRowParams(_SheetParams):
+    rowId: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = required(
+        "rowId", description="The rowId an append returned."
+    )
+
+
+class AppendResult(Result):
+    spreadsheetId: str
+    sheetName: str
+    rowId: str
+    rowNumber: int
+    updatedRows: int
+    range: str
+    url: str
+
+
+class WriteResult(Result):
+    spreadsheetId: str
+    sheetName: str
+    range: str
+    updatedCells: int
+    previousValues: list[list[Any]]
+    url: str
+
+
+class UpdateSheetResult(Result):
+    """APPEND_ROW fills the append fields, UPDATE_RANGE / CLEAR_RANGE the write fields."""
+
+    spreadsheetId: str
+    sheetName: str
+    range: str
+    url: str
+    rowId: str | None = None
+    rowNumber: int | None = None
+    updatedRows: int | None = None
+    updatedCells: int | None = None
+    previousValues: list[list[Any]] | None = None
+
+
+class DeleteRowResult(Result):
+    spreadsheetId: str
+    rowId: str
+    deletedRows: int
+    deleted: bool
 
 
 def row_id_for(ctx: ActionContext) -> str:
     return "row-" + key_digest(ctx, 24)
 
 
-# -- Google backend ------------------------------------------------------------------------------------
-class _Google:
-    def __init__(self, resolved: ResolvedConnection, spreadsheet_id: str) -> None:
-        from airflow_provider_wfo.connectors.hooks.google import sheets_hook
+def sheet_and_cells(params: _SheetParams, rng: str | None = None) -> tuple[str | None, str | None]:
+    sheet_in_range, cells = split_sheet(rng) if rng else (None, None)
+    sheet = params.sheetName or sheet_in_range
+    if sheet is not None:
+        safe_component(sheet, "sheetName")
+    return sheet, cells
 
-        endpoint = resolved.extra.get("api_endpoint")
-        self.hook = sheets_hook(resolved.conn_id, str(endpoint) if endpoint else None)
-        self.sid = spreadsheet_id
-        self.scrub = resolved.scrub
+
+def header_row(params: UpdateSheetParams) -> list[Cell] | None:
+    return rows_of(params.header)[0] if params.header else None
+
+
+def log_row(params: LogActionParams) -> list[Cell]:
+    details = params.details if params.details is not None else ""
+    if not isinstance(details, str):
+        details = json.dumps(details, default=str, sort_keys=True)
+    stamp = params.timestamp or datetime.now(timezone.utc).isoformat(timespec="seconds").replace(
+        "+00:00", "Z"
+    )
+    return [stamp, params.action, params.status or "", details]
+
+
+class SheetsBackend(Backend):
+    """The three actions, written once over the four primitives each backend implements."""
+
+    def append(
+        self, sid: str, sheet: str | None, values: Any, row_id: str, header: list[Cell] | None, option: str
+    ) -> AppendResult:
+        raise NotImplementedError
+
+    def write(
+        self, sid: str, sheet: str | None, cells: str, rows: list[list[Cell]] | None, option: str
+    ) -> WriteResult:
+        raise NotImplementedError
+
+    def delete(self, sid: str, sheet: str | None, row_id: str) -> DeleteRowResult:
+        raise NotImplementedError
+
+    def update_sheet(self, params: UpdateSheetParams) -> UpdateSheetResult:
+        sid = safe_component(params.spreadsheetId, "spreadsheetId")
+        option = params.valueInputOption or "RAW"
+        sheet, cells = sheet_and_cells(params, params.range)
+        if params.operation in ("APPEND_ROW", "APPEND_ROWS"):
+            if params.values is None:
+                raise NonRetryableActionError("param 'values' is required")
+            row_id = row_id_for(self.ctx)
+            done: Result = self.append(sid, sheet, params.values, row_id, header_row(params), option)
+        else:
+            if not cells:
+                raise NonRetryableActionError(
+                    f"{params.operation} needs param 'range' (A1 notation, e.g. 'B2:D2')"
+                )
+            parse_box(cells)
+            rows = None if params.operation == "CLEAR_RANGE" else rows_of(params.values)
+            done = self.write(sid, sheet, cells, rows, option)
+        return UpdateSheetResult.model_validate(done.to_json())
+
+    def log_action(self, params: LogActionParams) -> AppendResult:
+        sid = safe_component(params.spreadsheetId, "spreadsheetId")
+        sheet, _ = sheet_and_cells(params)
+        return self.append(sid, sheet, log_row(params), row_id_for(self.ctx), None, "RAW")
+
+    def delete_row(self, params: DeleteRowParams) -> DeleteRowResult:
+        sid = safe_component(params.spreadsheetId, "spreadsheetId")
+        sheet, _ = sheet_and_cells(params)
+        return self.delete(sid, sheet, params.rowId)
+
+
+class GoogleSheets(SheetsBackend):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        from airflow_provider_wfo.connectors.hooks.google import WfoSheetsHook
+
+        endpoint = self.extra.get("api_endpoint")
+        self.hook = WfoSheetsHook(self.resolved.conn_id, str(endpoint) if endpoint else None)
         self._sheets: dict[str, int] | None = None
+        self._service: Any = None
+        self.sid = ""
 
     def call(self, fn: Any, what: str) -> Any:
         return _google.call(fn, f"sheets: {what}", self.scrub)
 
+    def run(self, request: Any, what: str) -> Any:
+        return self.call(lambda: request.execute(num_retries=self.hook.num_retries), what)
+
     @property
     def service(self) -> Any:
-        return self.call(self.hook.get_conn, "connect")
+        if self._service is None:
+            self._service = self.call(self.hook.get_conn, "connect")
+        return self._service
 
     def sheets(self) -> dict[str, int]:
         if self._sheets is None:
-            meta = self.call(
-                lambda: (
-                    self.service.spreadsheets()
-                    .get(spreadsheetId=self.sid, fields="sheets.properties(sheetId,title)")
-                    .execute()
+            meta = self.run(
+                self.service.spreadsheets().get(
+                    spreadsheetId=self.sid, fields="sheets.properties(sheetId,title)"
                 ),
                 "read spreadsheet",
             )
@@ -94,13 +280,8 @@ class _Google:
                 {"developerMetadataLookup": {"metadataKey": METADATA_KEY, "metadataValue": row_id}}
             ]
         }
-        found = self.call(
-            lambda: (
-                self.service.spreadsheets()
-                .developerMetadata()
-                .search(spreadsheetId=self.sid, body=body)
-                .execute()
-            ),
+        found = self.run(
+            self.service.spreadsheets().developerMetadata().search(spreadsheetId=self.sid, body=body),
             "search row metadata",
         )
         out = []
@@ -114,49 +295,55 @@ class _Google:
         url = f"https://docs.google.com/spreadsheets/d/{self.sid}/edit"
         return url + (f"#gid={sheet_id}" if sheet_id is not None else "")
 
+    def batch(self, requests: list[dict[str, Any]], what: str) -> Any:
+        return self.run(
+            self.service.spreadsheets().batchUpdate(spreadsheetId=self.sid, body={"requests": requests}), what
+        )
+
     def append(
-        self,
-        sheet_name: str | None,
-        values: Any,
-        row_id: str,
-        ctx: ActionContext,
-        header: list[Cell] | None = None,
-    ) -> dict[str, Any]:
-        name = self.sheet_name(sheet_name)
+        self, sid: str, sheet: str | None, values: Any, row_id: str, header: list[Cell] | None, option: str
+    ) -> AppendResult:
+        self.sid = sid
+        name = self.sheet_name(sheet)
         by_id = {v: k for k, v in self.sheets().items()}
-        for dim in self.find_rows(row_id):
-            ctx.log.info("sheets: returning the row(s) an earlier attempt appended (%s)", row_id)
-            start, end = int(dim.get("startIndex", 0)), int(dim["endIndex"])
-            title = by_id.get(int(dim.get("sheetId", 0)), name)
+        earlier = sorted(self.find_rows(row_id), key=lambda d: int(d.get("startIndex", 0)))
+        if earlier:
+            self.log.info("sheets: returning the row(s) an earlier attempt appended (%s)", row_id)
+            start, end = int(earlier[0].get("startIndex", 0)), max(int(d["endIndex"]) for d in earlier)
+            title = by_id.get(int(earlier[0].get("sheetId", 0)), name)
             return self._result(
                 title, row_id, start, end - start, None, f"{quote_sheet(title)}!{start + 1}:{end}"
             )
         existing: list[Any] = []
         if header or isinstance(values, dict):
             first_row = self.call(
-                lambda: self.hook.get_values(self.sid, f"{quote_sheet(name)}!1:1"), "read header"
+                lambda: self.hook.get_values(sid, f"{quote_sheet(name)}!1:1"), "read header"
             )
             existing = list(first_row[0]) if first_row else []
             if header and not existing:
                 # An empty sheet gets the header row first (untagged: a rollback keeps it).
                 self.call(
                     lambda: self.hook.append_values(
-                        self.sid,
+                        sid,
                         f"{quote_sheet(name)}!A1",
                         [header],
-                        value_input_option="USER_ENTERED",
+                        value_input_option="RAW",
                         insert_data_option="INSERT_ROWS",
                     ),
                     "write header",
                 )
                 existing = list(header)
         rows = rows_from_header(existing, values) if isinstance(values, dict) else rows_of(values)
+        if len(rows) > MAX_APPEND_ROWS:
+            raise NonRetryableActionError(
+                f"one append writes at most {MAX_APPEND_ROWS} rows, got {len(rows)}"
+            )
         response = self.call(
             lambda: self.hook.append_values(
-                self.sid,
+                sid,
                 f"{quote_sheet(name)}!A1",
                 rows,
-                value_input_option="USER_ENTERED",
+                value_input_option=option,
                 insert_data_option="INSERT_ROWS",
             ),
             "append",
@@ -166,69 +353,99 @@ class _Google:
         box = parse_box(cells) if cells else Box(0, 0, len(rows), None)
         count = (box.row1 or box.row0 + len(rows)) - box.row0
         sheet_id = self.sheets()[name]
-        request = {
-            "createDeveloperMetadata": {
-                "developerMetadata": {
-                    "metadataKey": METADATA_KEY,
-                    "metadataValue": row_id,
-                    "visibility": "DOCUMENT",
-                    "location": {
-                        "dimensionRange": {
-                            "sheetId": sheet_id,
-                            "dimension": "ROWS",
-                            "startIndex": box.row0,
-                            "endIndex": box.row0 + count,
-                        }
-                    },
+        self.tag(sheet_id, box.row0, count, row_id)
+        return self._result(name, row_id, box.row0, count, sheet_id, updated)
+
+    def tag(self, sheet_id: int, start: int, count: int, row_id: str) -> None:
+        """One developer metadata per appended row, in one batchUpdate (all or none). If tagging
+        fails, the rows just appended are deleted again: an untagged row could not be rolled back."""
+        requests = [
+            {
+                "createDeveloperMetadata": {
+                    "developerMetadata": {
+                        "metadataKey": METADATA_KEY,
+                        "metadataValue": row_id,
+                        "visibility": "DOCUMENT",
+                        "location": {
+                            "dimensionRange": {
+                                "sheetId": sheet_id,
+                                "dimension": "ROWS",
+                                "startIndex": row,
+                                "endIndex": row + 1,
+                            }
+                        },
+                    }
                 }
             }
-        }
-        self.call(
-            lambda: (
-                self.service.spreadsheets()
-                .batchUpdate(spreadsheetId=self.sid, body={"requests": [request]})
-                .execute()
-            ),
-            "tag appended row",
-        )
-        return self._result(name, row_id, box.row0, count, sheet_id, updated)
+            for row in range(start, start + count)
+        ]
+        try:
+            self.batch(requests, "tag appended rows")
+        except Exception:
+            undo = [
+                {
+                    "deleteDimension": {
+                        "range": {
+                            "sheetId": sheet_id,
+                            "dimension": "ROWS",
+                            "startIndex": start,
+                            "endIndex": start + count,
+                        }
+                    }
+                }
+            ]
+            try:
+                self.batch(undo, "remove the untagged rows")
+            except Exception:
+                raise NonRetryableActionError(
+                    f"sheets: rows {start + 1}-{start + count} were appended but could not be tagged "
+                    "nor removed; "
+                    "delete them by hand before retrying"
+                ) from None
+            raise
 
     def _result(
         self, name: str, row_id: str, start: int, count: int, sheet_id: int | None, rng: str
-    ) -> dict[str, Any]:
-        return {
-            "spreadsheetId": self.sid,
-            "sheetName": name,
-            "rowId": row_id,
-            "rowNumber": start + 1,
-            "updatedRows": count,
-            "range": rng,
-            "url": self.url(sheet_id if sheet_id is not None else self.sheets().get(name)),
-        }
+    ) -> AppendResult:
+        return AppendResult(
+            spreadsheetId=self.sid,
+            sheetName=name,
+            rowId=row_id,
+            rowNumber=start + 1,
+            updatedRows=count,
+            range=rng,
+            url=self.url(sheet_id if sheet_id is not None else self.sheets().get(name)),
+        )
 
-    def write(self, sheet_name: str | None, a1: str, rows: list[list[Cell]] | None) -> dict[str, Any]:
-        name = self.sheet_name(sheet_name)
-        rng = f"{quote_sheet(name)}!{a1}"
-        previous = self.call(lambda: self.hook.get_values(self.sid, rng), "read range")
+    def write(
+        self, sid: str, sheet: str | None, cells: str, rows: list[list[Cell]] | None, option: str
+    ) -> WriteResult:
+        self.sid = sid
+        name = self.sheet_name(sheet)
+        rng = f"{quote_sheet(name)}!{cells}"
+        # FORMULA: a formula comes back as "=SUM(...)", so the undo (USER_ENTERED) restores it.
+        previous = self.call(
+            lambda: self.hook.get_values(sid, rng, value_render_option="FORMULA"), "read range"
+        )
         if rows is None:
-            response = self.call(lambda: self.hook.clear(self.sid, rng), "clear range")
-            cells = sum(len(r) for r in previous)
+            response = self.call(lambda: self.hook.clear(sid, rng), "clear range")
+            count = sum(len(r) for r in previous)
         else:
             response = self.call(
-                lambda: self.hook.update_values(self.sid, rng, rows, value_input_option="USER_ENTERED"),
-                "update range",
+                lambda: self.hook.update_values(sid, rng, rows, value_input_option=option), "update range"
             )
-            cells = int(response.get("updatedCells", sum(len(r) for r in rows)))
-        return {
-            "spreadsheetId": self.sid,
-            "sheetName": name,
-            "range": response.get("updatedRange") or response.get("clearedRange") or rng,
-            "updatedCells": cells,
-            "previousValues": previous,
-            "url": self.url(self.sheets().get(name)),
-        }
+            count = int(response.get("updatedCells", sum(len(r) for r in rows)))
+        return WriteResult(
+            spreadsheetId=sid,
+            sheetName=name,
+            range=response.get("updatedRange") or response.get("clearedRange") or rng,
+            updatedCells=count,
+            previousValues=previous,
+            url=self.url(self.sheets().get(name)),
+        )
 
-    def delete(self, row_id: str) -> dict[str, Any]:
+    def delete(self, sid: str, sheet: str | None, row_id: str) -> DeleteRowResult:
+        self.sid = sid
         dims = self.find_rows(row_id)
         # Delete bottom-up so earlier deletions do not shift later ranges.
         dims.sort(key=lambda d: (int(d.get("sheetId", 0)), int(d.get("startIndex", 0))), reverse=True)
@@ -246,97 +463,42 @@ class _Google:
             for d in dims
         ]
         if requests:
-            self.call(
-                lambda: (
-                    self.service.spreadsheets()
-                    .batchUpdate(spreadsheetId=self.sid, body={"requests": requests})
-                    .execute()
-                ),
-                "delete row",
-            )
+            self.batch(requests, "delete row")
         deleted = sum(int(d["endIndex"]) - int(d.get("startIndex", 0)) for d in dims)
-        return {"spreadsheetId": self.sid, "rowId": row_id, "deletedRows": deleted, "deleted": deleted > 0}
+        return DeleteRowResult(spreadsheetId=sid, rowId=row_id, deletedRows=deleted, deleted=deleted > 0)
 
 
-# -- dispatch --------------------------------------------------------------------------------------------
-def _ids(params: dict[str, Any]) -> tuple[str, str | None, str | None]:
-    sid = safe_component(req_str(params, "spreadsheetId", "sheetId"), "spreadsheetId")
-    rng = opt_str(params, "range")
-    sheet_in_range, cells = split_sheet(rng) if rng else (None, None)
-    sheet = opt_str(params, "sheetName", "sheet") or sheet_in_range
-    if sheet is not None:
-        safe_component(sheet, "sheetName")
-    return sid, sheet, cells
+_GOOGLE = "airflow_provider_wfo.connectors.sheets:GoogleSheets"
 
-
-def _backend(ctx: ActionContext) -> ResolvedConnection:
-    resolved = resolve(ctx)
-    if resolved.is_local or resolved.conn_type in GOOGLE_TYPES:
-        return resolved
-    raise unsupported(resolved, "sheets", "google_cloud_platform")
-
-
-def _append(params: dict[str, Any], values: Any, ctx: ActionContext) -> dict[str, Any]:
-    resolved = _backend(ctx)
-    sid, sheet, _ = _ids(params)
-    row_id = row_id_for(ctx)
-    raw_header = params.get("header")
-    if raw_header is not None and not isinstance(raw_header, list):
-        raise NonRetryableActionError("param 'header' must be a list of column names")
-    header = rows_of(raw_header)[0] if raw_header else None
-    if resolved.is_local:
-        assert resolved.workspace is not None
-        return local_sheets.append(
-            Workspace(resolved.workspace), sid, sheet or DEFAULT_SHEET, values, row_id, ctx, header
-        )
-    return _Google(resolved, sid).append(sheet, values, row_id, ctx, header)
-
-
-@register_builtin("sheets", "update_sheet")
-def update_sheet(params: dict[str, Any], ctx: ActionContext) -> dict[str, Any]:
-    operation = (opt_str(params, "operation") or "APPEND_ROW").upper()
-    if operation not in OPERATIONS:
-        raise NonRetryableActionError(f"operation {operation!r} is not one of {', '.join(OPERATIONS)}")
-    if operation in ("APPEND_ROW", "APPEND_ROWS"):
-        values = params.get("values", params.get("row"))
-        if values is None:
-            raise NonRetryableActionError("param 'values' is required")
-        return _append(params, values, ctx)
-    resolved = _backend(ctx)
-    sid, sheet, cells = _ids(params)
-    if not cells:
-        raise NonRetryableActionError(f"{operation} needs param 'range' (A1 notation, e.g. 'B2:D2')")
-    box = parse_box(cells)
-    rows = None if operation == "CLEAR_RANGE" else rows_of(params.get("values"))
-    if resolved.is_local:
-        assert resolved.workspace is not None
-        return local_sheets.write_range(Workspace(resolved.workspace), sid, sheet or DEFAULT_SHEET, box, rows)
-    return _Google(resolved, sid).write(sheet, cells, rows)
-
-
-@register_builtin("sheets", "log_action")
-def log_action(params: dict[str, Any], ctx: ActionContext) -> dict[str, Any]:
-    details = params.get("details", "")
-    if not isinstance(details, str):
-        details = json.dumps(details, default=str, sort_keys=True)
-    row = [
-        opt_str(params, "timestamp")
-        or datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        req_str(params, "action"),
-        opt_str(params, "status", default="") or "",
-        details,
-    ]
-    return _append(params, row, ctx)
-
-
-@register_builtin("sheets", "delete_row")
-def delete_row(params: dict[str, Any], ctx: ActionContext) -> dict[str, Any]:
-    resolved = _backend(ctx)
-    sid, sheet, _ = _ids(params)
-    row_id = req_str(params, "rowId")
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", row_id):
-        raise NonRetryableActionError("rowId must be the rowId an append returned")
-    if resolved.is_local:
-        assert resolved.workspace is not None
-        return local_sheets.delete_rows(Workspace(resolved.workspace), sid, sheet, row_id)
-    return _Google(resolved, sid).delete(row_id)
+CONNECTOR = Connector(
+    target="sheets",
+    service="Google Sheets",
+    summary="Appends rows (tagged, so a rollback deletes exactly them), updates and clears ranges.",
+    actions=(
+        ActionSpec(
+            "update_sheet",
+            UpdateSheetParams,
+            UpdateSheetResult,
+            "APPEND_ROW (default), UPDATE_RANGE or CLEAR_RANGE.",
+            rollback='APPEND: delete_row {spreadsheetId, rowId: "$step.rowId"}; UPDATE/CLEAR: update_sheet '
+            '{operation: UPDATE_RANGE, range: "$step.range", values: "$step.previousValues", '
+            "valueInputOption: USER_ENTERED}",
+        ),
+        ActionSpec(
+            "log_action",
+            LogActionParams,
+            AppendResult,
+            "Append a row: timestamp, action, status, details.",
+            rollback='delete_row {spreadsheetId, rowId: "$step.rowId"}',
+        ),
+        ActionSpec(
+            "delete_row", DeleteRowParams, DeleteRowResult, "Delete the rows an append wrote (by rowId)."
+        ),
+    ),
+    backends={
+        LOCAL_CONN_TYPE: "airflow_provider_wfo.connectors.local.sheets:LocalSheets",
+        **{t: _GOOGLE for t in GOOGLE_TYPES},
+    },
+    doctor="airflow_provider_wfo.connectors.doctor.google:check_sheets",
+    real_backend="`GSheetsHook` (Sheets v4)",
+)

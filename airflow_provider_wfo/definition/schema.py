@@ -4,7 +4,8 @@ A copy is committed at ``airflow_provider_wfo/schema/workflow-definition.schema.
 the wheel) so editors can check definitions through ``"$schema"``; a test fails when the copy
 drifts from the models. Regenerate it with
 ``wfo schema > airflow_provider_wfo/schema/workflow-definition.schema.json``.
-The schema checks structure and types only; ``wfo validate`` checks everything else (ordering,
+The schema checks structure and types, and each built-in action's params; ``wfo validate``
+checks everything else (ordering,
 references, cycles, schedule, ...).
 """
 
@@ -24,8 +25,12 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "workflow-defi
 
 def workflow_json_schema() -> dict[str, Any]:
     """The JSON Schema (Draft 2020-12) of a definition file, camelCase keys."""
+    from airflow_provider_wfo.connectors.params_schema import apply_to_definition_schema
+
     generated = WorkflowDefinition.model_json_schema(by_alias=True, mode="validation")
     generated.pop("title", None)
+    # Each built-in action's params, from the connector declarations (completion in editors).
+    generated = apply_to_definition_schema(generated)
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": SCHEMA_ID,

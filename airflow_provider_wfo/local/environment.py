@@ -17,8 +17,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-LOCAL_TARGETS = ("drive", "sheets", "slack", "trello", "notion", "email")
-
 
 @dataclass(frozen=True)
 class LocalEnvironment:
@@ -85,8 +83,10 @@ def _sync_loaded_airflow(dags_folder: Path) -> None:
 
 def local_connection_vars(workspace: Path) -> dict[str, str]:
     """``AIRFLOW_CONN_WFO_<TARGET>`` -> a ``wfo_local`` connection JSON, for every local target."""
+    from airflow_provider_wfo.connectors.catalog import local_targets
+
     value = json.dumps({"conn_type": "wfo_local", "extra": {"workspace": str(workspace)}})
-    return {f"AIRFLOW_CONN_WFO_{target.upper()}": value for target in LOCAL_TARGETS}
+    return {f"AIRFLOW_CONN_WFO_{target.upper()}": value for target in local_targets()}
 
 
 def define_local_connections(workspace: Path) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import email
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from werkzeug import Request, Response
 from airflow_provider_wfo.actions.registry import ActionError, NonRetryableActionError
 
 from .conftest import Call, set_conn
+from .contracts.google_discovery import Recorder
 
 FOLDER = "application/vnd.google-apps.folder"
 
@@ -41,6 +43,7 @@ class FakeDrive:
             "appProperties": meta.get("appProperties", {}),
             "webViewLink": f"https://drive.google.com/file/d/{file_id}/view",
             "createdTime": "2025-01-15T10:00:00Z",
+            "trashed": False,
         }
         self.files[file_id] = file
         return file
@@ -53,7 +56,11 @@ class FakeDrive:
             if m := re.fullmatch(
                 r"appProperties has \{ key='(\w+)' and value='(\w+)' \} and trashed = false", query
             ):
-                hits = [f for f in self.files.values() if f["appProperties"].get(m.group(1)) == m.group(2)]
+                hits = [
+                    f
+                    for f in self.files.values()
+                    if f["appProperties"].get(m.group(1)) == m.group(2) and not f["trashed"]
+                ]
             elif m := re.fullmatch(
                 rf"name = '(\w+)' and mimeType = '{FOLDER}' and 'root' in parents and "
                 r"trashed = false",
@@ -80,6 +87,17 @@ class FakeDrive:
             file = self._new(meta)
             self.content[file["id"]] = parts[1].get_payload(decode=True)
             return self.json(file)
+        if method == "GET" and (m := re.fullmatch(r"/drive/v3/files/(\w+)", path)):
+            found = self.files.get(m.group(1))
+            if found is None:
+                return self.json({"error": {"code": 404, "message": "File not found"}}, 404)
+            return self.json({"id": found["id"], "trashed": found["trashed"]})
+        if method == "PATCH" and (m := re.fullmatch(r"/drive/v3/files/(\w+)", path)):
+            found = self.files.get(m.group(1))
+            if found is None:
+                return self.json({"error": {"code": 404, "message": "File not found"}}, 404)
+            found["trashed"] = bool(request.json["trashed"])
+            return self.json({"id": found["id"], "trashed": found["trashed"]})
         if method == "DELETE" and (m := re.fullmatch(r"/drive/v3/files/(\w+)", path)):
             if self.files.pop(m.group(1), None) is None:
                 return self.json({"error": {"code": 404, "message": "File not found"}}, 404)
@@ -92,14 +110,27 @@ class FakeDrive:
 
 
 @pytest.fixture
-def drive(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeDrive:
+def contract() -> Iterator[Recorder]:
+    """Every request the Drive backend sends, checked against Google's drive.v3 discovery document."""
+    recorder = Recorder("drive.v3")
+    yield recorder
+    recorder.assert_clean()
+
+
+@pytest.fixture
+def drive(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, contract: Recorder) -> FakeDrive:
     fake = FakeDrive()
-    httpserver.expect_request(re.compile("/(upload/)?drive/v3/.*")).respond_with_handler(fake)
+
+    def handler(request: Request) -> Response:
+        contract(request)
+        return fake(request)
+
+    httpserver.expect_request(re.compile("/(upload/)?drive/v3/.*")).respond_with_handler(handler)
     set_conn(
         monkeypatch,
         "wfo_drive",
         conn_type="google_cloud_platform",
-        extra={"is_anonymous": True, "api_endpoint": httpserver.url_for("/drive/v3/")},
+        extra={"is_anonymous": True, "num_retries": 0, "api_endpoint": httpserver.url_for("/drive/v3/")},
     )
     return fake
 
@@ -125,8 +156,11 @@ def test_upload_into_category_folder_idempotent_then_delete(drive: FakeDrive, ca
     )  # folder reused
 
     gone = call("drive", "delete_file", {"fileId": res["fileId"]}, rollback=True)
-    assert gone["deleted"] is True and res["fileId"] not in drive.files
+    # The undo moves the file to the trash (Content manager may; deleting for good needs Manager).
+    assert gone["deleted"] is True and gone["trashed"] is True and drive.files[res["fileId"]]["trashed"]
     assert call("drive", "delete_file", {"fileId": res["fileId"]})["alreadyDeleted"] is True
+    # A new attempt of the forward step does not find the trashed file: it uploads anew.
+    assert call("drive", "file_document", params, attempt=3)["fileId"] != res["fileId"]
 
 
 def test_errors(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, call: Call) -> None:
@@ -134,7 +168,7 @@ def test_errors(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, call: C
         monkeypatch,
         "wfo_drive",
         conn_type="google_cloud_platform",
-        extra={"is_anonymous": True, "api_endpoint": httpserver.url_for("/drive/v3/")},
+        extra={"is_anonymous": True, "num_retries": 0, "api_endpoint": httpserver.url_for("/drive/v3/")},
     )
     httpserver.expect_request("/drive/v3/files").respond_with_json({"error": {"code": 403}}, status=403)
     with pytest.raises(NonRetryableActionError, match="403"):

@@ -8,6 +8,7 @@ same key on every retry of one operation; the stand-in dedupes on it like a comp
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -36,7 +37,8 @@ def test_url_get_parses_json_and_sends_idempotency_key(httpserver: HTTPServer, c
     assert res["status"] == 200 and res["ok"] is True and res["body"] == {"items": [1, 2]}
     assert res["headers"]["X-Req"] == "1" and "Set-Cookie" not in res["headers"]
     request, _ = httpserver.log[0]
-    assert request.headers["Idempotency-Key"] == "dag:run1:step"
+    # GET is idempotent by itself: no key (draft-ietf-httpapi-idempotency-key-header is for POST/PATCH).
+    assert "Idempotency-Key" not in request.headers
 
 
 def test_endpoint_uses_connection_auth_and_retry_sends_same_key(
@@ -57,6 +59,10 @@ def test_endpoint_uses_connection_auth_and_retry_sends_same_key(
         assert request.authorization is not None and request.authorization.username == "svc"
         assert request.json == {"orderId": "ORD-1"}
         key = request.headers["Idempotency-Key"]
+        # An RFC 8941 sf-string (3.3.3): DQUOTE *(unescaped / "\\" ( DQUOTE / "\\" )) DQUOTE, and a
+        # digest, never the raw dag:run:step key.
+        assert re.fullmatch(r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*"', key), key
+        assert "dag" not in key and "run" not in key and len(key) == 34
         status = 200 if key in created else 201
         created.setdefault(key, {"id": f"o-{len(created) + 1}"})
         return Response(json.dumps(created[key]), status=status, content_type="application/json")

@@ -1,5 +1,6 @@
-"""The connection types the provider registers (Airflow's ProvidersManager reads these; checked by
-hand with ``ProvidersManager().hooks`` -- too slow to run here)."""
+"""The connection types the provider registers come from the connectors' declarations; each points
+at a hook whose conn_type, name and form are the declaration's (Airflow's ProvidersManager reads
+these; checked by hand with ``ProvidersManager().hooks`` -- too slow to run here)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,39 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_wfo.connectors import catalog
+from airflow_provider_wfo.connectors.local import CONNECTION as LOCAL
 from airflow_provider_wfo.get_provider_info import get_provider_info
 
 
-def test_connection_types_point_at_hooks_with_matching_conn_type() -> None:
-    types = {c["connection-type"]: c for c in get_provider_info()["connection-types"]}
-    assert set(types) == {"wfo_local", "wfo_trello", "wfo_notion"}
-    for conn_type, entry in types.items():
+def test_connection_types_are_the_declared_ones_and_hooks_agree() -> None:
+    info = {c["connection-type"]: c for c in get_provider_info()["connection-types"]}
+    declared = [LOCAL, *(t for c in catalog.connectors() for t in c.connection_types)]
+    assert set(info) == {t.conn_type for t in declared}
+    for conn_type in declared:
+        entry = info[conn_type.conn_type]
         module, _, name = entry["hook-class-name"].rpartition(".")
         hook = getattr(importlib.import_module(module), name)
-        assert hook.conn_type == conn_type
+        assert hook.conn_type == conn_type.conn_type and hook.hook_name == entry["hook-name"]
+        assert hook.get_ui_field_behaviour()["hidden_fields"] == entry["ui-field-behaviour"]["hidden-fields"]
         assert entry["conn-fields"], conn_type
         for field in entry["conn-fields"].values():
             assert field["label"] and "type" in field["schema"]
-    assert "workspace" in types["wfo_local"]["conn-fields"]
+    assert "workspace" in info["wfo_local"]["conn-fields"]
+
+
+def test_every_backend_and_doctor_the_connectors_name_exists() -> None:
+    from airflow_provider_wfo.connectors.runtime import Backend
+    from airflow_provider_wfo.connectors.spec import load_object
+
+    for connector in catalog.connectors():
+        for conn_type, path in connector.backends.items():
+            backend = load_object(path)
+            assert issubclass(backend, Backend), (connector.target, conn_type)
+            for action in connector.actions:
+                assert callable(getattr(backend, action.method_name, None)), (path, action.name)
+        if connector.doctor:
+            assert callable(load_object(connector.doctor)), connector.doctor
 
 
 def test_local_hook_resolves_relative_workspace_under_airflow_home(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -23,12 +24,15 @@ from werkzeug import Request, Response
 from airflow_provider_wfo.actions.registry import ActionError, NonRetryableActionError
 
 from .conftest import Call, set_conn
+from .contracts.google_discovery import Recorder
 
 
 class FakeSheets:
     def __init__(self) -> None:
         self.rows: list[list[Any]] = [["Date", "Vendor", "Amount"]]
         self.metadata: list[dict[str, Any]] = []
+        self.expect_input = "RAW"
+        self.refuse_tags = False
 
     def __call__(self, request: Request) -> Response:
         path = unquote(request.path)
@@ -49,7 +53,7 @@ class FakeSheets:
             ]
             return self.json({"matchedDeveloperMetadata": hits} if hits else {})
         if method == "POST" and rest == "/values/'Invoices'!A1:append":
-            assert q["valueInputOption"] == "USER_ENTERED" and q["insertDataOption"] == "INSERT_ROWS"
+            assert q["valueInputOption"] == "RAW" and q["insertDataOption"] == "INSERT_ROWS"
             body = request.json
             assert body["majorDimension"] == "ROWS"
             start = len(self.rows) + 1
@@ -64,6 +68,10 @@ class FakeSheets:
                 }
             )
         if method == "POST" and rest == ":batchUpdate":
+            if self.refuse_tags and any("createDeveloperMetadata" in r for r in request.json["requests"]):
+                return self.json(
+                    {"error": {"code": 400, "message": "refused", "status": "INVALID_ARGUMENT"}}, 400
+                )
             for req in request.json["requests"]:
                 if "createDeveloperMetadata" in req:
                     meta = dict(req["createDeveloperMetadata"]["developerMetadata"])
@@ -74,19 +82,26 @@ class FakeSheets:
                 elif "deleteDimension" in req:
                     rng = req["deleteDimension"]["range"]
                     assert rng["dimension"] == "ROWS" and rng["sheetId"] == 7
-                    del self.rows[rng["startIndex"] : rng["endIndex"]]
-                    self.metadata = [
-                        d
-                        for d in self.metadata
-                        if d["location"]["dimensionRange"]["startIndex"] != rng["startIndex"]
-                    ]
+                    start, end = rng["startIndex"], rng["endIndex"]
+                    del self.rows[start:end]
+                    kept = []
+                    for d in self.metadata:
+                        dim = d["location"]["dimensionRange"]
+                        if start <= dim["startIndex"] < end:
+                            continue  # metadata on a deleted row goes with it
+                        if dim["startIndex"] >= end:  # rows below move up, their metadata too
+                            dim["startIndex"] -= end - start
+                            dim["endIndex"] -= end - start
+                        kept.append(d)
+                    self.metadata = kept
             return self.json({"spreadsheetId": "inv", "replies": []})
         if method == "GET" and rest == "/values/'Invoices'!1:1":
             return self.json({"range": "Invoices!A1:C1", "values": self.rows[:1]})
         if method == "GET" and rest == "/values/'Invoices'!B2:C2":
+            assert q["valueRenderOption"] == "FORMULA"
             return self.json({"range": "Invoices!B2:C2", "values": [r[1:3] for r in self.rows[1:2]]})
         if method == "PUT" and rest == "/values/'Invoices'!B2:C2":
-            assert q["valueInputOption"] == "USER_ENTERED"
+            assert q["valueInputOption"] == self.expect_input
             self.rows[1][1:3] = request.json["values"][0]
             return self.json({"updatedRange": "Invoices!B2:C2", "updatedCells": 2})
         return self.json({"error": {"code": 400, "message": f"unexpected {method} {rest}"}}, 400)
@@ -97,14 +112,27 @@ class FakeSheets:
 
 
 @pytest.fixture
-def sheets(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeSheets:
+def contract() -> Iterator[Recorder]:
+    """Every request the Sheets backend sends, checked against Google's sheets.v4 discovery document."""
+    recorder = Recorder("sheets.v4")
+    yield recorder
+    recorder.assert_clean()
+
+
+@pytest.fixture
+def sheets(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, contract: Recorder) -> FakeSheets:
     fake = FakeSheets()
-    httpserver.expect_request(re.compile("/v4/.*")).respond_with_handler(fake)
+
+    def handler(request: Request) -> Response:
+        contract(request)
+        return fake(request)
+
+    httpserver.expect_request(re.compile("/v4/.*")).respond_with_handler(handler)
     set_conn(
         monkeypatch,
         "wfo_sheets",
         conn_type="google_cloud_platform",
-        extra={"is_anonymous": True, "api_endpoint": httpserver.url_for("/")},
+        extra={"is_anonymous": True, "num_retries": 0, "api_endpoint": httpserver.url_for("/")},
     )
     return fake
 
@@ -149,7 +177,7 @@ def test_errors(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, call: C
         monkeypatch,
         "wfo_sheets",
         conn_type="google_cloud_platform",
-        extra={"is_anonymous": True, "api_endpoint": httpserver.url_for("/")},
+        extra={"is_anonymous": True, "num_retries": 0, "api_endpoint": httpserver.url_for("/")},
     )
     httpserver.expect_request("/v4/spreadsheets/inv").respond_with_json(
         {"error": {"code": 403, "message": "The caller does not have permission"}}, status=403
@@ -174,3 +202,63 @@ def test_header_written_into_empty_sheet_untagged(sheets: FakeSheets, call: Call
     assert sheets.metadata[0]["location"]["dimensionRange"]["startIndex"] == 1
     call("sheets", "delete_row", {"spreadsheetId": "inv", "rowId": res["rowId"]}, rollback=True)
     assert sheets.rows == [["Date", "Vendor"]]
+
+
+def test_multi_row_append_tags_each_row_and_rolls_back_cleanly(sheets: FakeSheets, call: Call) -> None:
+    before = [list(r) for r in sheets.rows]
+    call("sheets", "update_sheet", {"spreadsheetId": "inv", "values": ["keep", "me", 1]}, key="other")
+    rows = [["2025-01-15", "Acme", 1], ["2025-01-16", "Beta", 2]]
+    res = call("sheets", "update_sheet", {"spreadsheetId": "inv", "operation": "APPEND_ROWS", "values": rows})
+    assert res["updatedRows"] == 2 and res["rowNumber"] == 3
+    mine = [d for d in sheets.metadata if d["metadataValue"] == res["rowId"]]
+    # One single-row tag per row (the contract fixture also checks every dimensionRange is one row).
+    assert sorted(d["location"]["dimensionRange"]["startIndex"] for d in mine) == [2, 3]
+    again = call(
+        "sheets",
+        "update_sheet",
+        {"spreadsheetId": "inv", "operation": "APPEND_ROWS", "values": rows},
+        attempt=2,
+    )
+    assert again["rowNumber"] == 3 and again["updatedRows"] == 2 and len(sheets.rows) == 4
+    call("sheets", "delete_row", {"spreadsheetId": "inv", "rowId": res["rowId"]}, rollback=True)
+    assert sheets.rows == [*before, ["keep", "me", 1]]
+
+
+def test_rows_that_cannot_be_tagged_are_removed_again(sheets: FakeSheets, call: Call) -> None:
+    before = [list(r) for r in sheets.rows]
+    sheets.refuse_tags = True
+    with pytest.raises(NonRetryableActionError, match="400"):
+        call("sheets", "update_sheet", {"spreadsheetId": "inv", "values": [["a", "b", 1], ["c", "d", 2]]})
+    assert sheets.rows == before  # nothing left that no rollback could find
+
+
+def test_conf_formulas_stay_text_and_undo_restores_formulas(sheets: FakeSheets, call: Call) -> None:
+    call(
+        "sheets",
+        "update_sheet",
+        {"spreadsheetId": "inv", "values": ['=HYPERLINK("http://x")', "+1+1", "@SUM(1,1)"]},
+    )
+    # RAW (the append fixture asserts valueInputOption=RAW): Sheets stores these as text.
+    sheets.rows[1] = [None, "=SUM(C3:C9)", 5]
+    res = call(
+        "sheets",
+        "update_sheet",
+        {"spreadsheetId": "inv", "operation": "UPDATE_RANGE", "range": "Invoices!B2:C2", "values": ["x", 1]},
+        key="k2",
+    )
+    assert res["previousValues"] == [["=SUM(C3:C9)", 5]]  # read with valueRenderOption=FORMULA
+    sheets.expect_input = "USER_ENTERED"
+    call(
+        "sheets",
+        "update_sheet",
+        {
+            "spreadsheetId": "inv",
+            "operation": "UPDATE_RANGE",
+            "range": res["range"],
+            "values": res["previousValues"],
+            "valueInputOption": "USER_ENTERED",
+        },
+        key="k2",
+        rollback=True,
+    )
+    assert sheets.rows[1] == [None, "=SUM(C3:C9)", 5]

@@ -7,12 +7,14 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
+from airflow_provider_wfo.connectors.local import CONNECTION
+
 
 class WfoLocalHook(BaseHook):
     conn_name_attr = "wfo_conn_id"
     default_conn_name = "wfo_local"
-    conn_type = "wfo_local"
-    hook_name = "wfo local workspace"
+    conn_type = CONNECTION.conn_type
+    hook_name = CONNECTION.hook_name
 
     def __init__(self, wfo_conn_id: str = default_conn_name) -> None:
         super().__init__()
@@ -35,4 +37,4 @@ class WfoLocalHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {"hidden_fields": ["host", "schema", "login", "password", "port"], "relabeling": {}}
+        return CONNECTION.ui_field_behaviour()

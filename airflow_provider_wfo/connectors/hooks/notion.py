@@ -1,17 +1,21 @@
-"""NotionHook: an Airflow hook that builds the official ``notion-client`` from a connection.
+"""NotionHook: an Airflow hook over the official ``notion-client``, built once per hook.
 
-Connection type ``wfo_notion``: password = integration token; host optional (the API base URL,
-default ``https://api.notion.com``; set it for a stand-in); extra ``notion_version``,
-``timeout_ms``, ``idempotency_property`` (default ``WFO Key``), ``default_database_id``.
-The client's own retry loop is off: retries are Airflow's.
+Connection type ``wfo_notion`` (declared in :mod:`airflow_provider_wfo.connectors.notion`):
+password = integration token; host optional (the API base URL, default ``https://api.notion.com``;
+set it for a stand-in); extra ``notion_version``, ``timeout_ms``, ``idempotency_property``
+(default ``WFO Key``), ``default_database_id``. The client's own retry loop is off: retries are
+Airflow's, and a create must not be repeated by a layer that does not look for its earlier page.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseHook
+
+from airflow_provider_wfo.connectors.notion import CONNECTION
 
 
 class _Redact(logging.Filter):
@@ -39,14 +43,15 @@ def _client_logger(conn_id: str, secret: str) -> logging.Logger:
 class NotionHook(BaseHook):
     conn_name_attr = "notion_conn_id"
     default_conn_name = "wfo_notion"
-    conn_type = "wfo_notion"
-    hook_name = "Notion (wfo)"
+    conn_type = CONNECTION.conn_type
+    hook_name = CONNECTION.hook_name
 
     def __init__(self, notion_conn_id: str = default_conn_name) -> None:
         super().__init__()
         self.notion_conn_id = notion_conn_id
 
-    def get_conn(self) -> Any:
+    @cached_property
+    def client(self) -> Any:
         from notion_client import Client
 
         conn = self.get_connection(self.notion_conn_id)
@@ -65,13 +70,9 @@ class NotionHook(BaseHook):
         options["timeout_ms"] = int(extra.get("timeout_ms", 60_000))
         return Client(**options)
 
+    def get_conn(self) -> Any:
+        return self.client
+
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": ["schema", "port", "login"],
-            "relabeling": {"password": "Integration token", "host": "API base URL (optional)"},
-            "placeholders": {
-                "host": "https://api.notion.com",
-                "extra": '{"default_database_id": "...", "idempotency_property": "WFO Key"}',
-            },
-        }
+        return CONNECTION.ui_field_behaviour()

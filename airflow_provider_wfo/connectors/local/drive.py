@@ -8,8 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_wfo.actions.registry import ActionContext
-from airflow_provider_wfo.connectors.documents import Document
+from airflow_provider_wfo.connectors.documents import Document, read_document
+from airflow_provider_wfo.connectors.drive import (
+    DeleteFileParams,
+    DeleteFileResult,
+    FileDocumentParams,
+    FileDocumentResult,
+)
 from airflow_provider_wfo.connectors.local.workspace import Workspace, safe_component
+from airflow_provider_wfo.connectors.runtime import LocalBackend
 
 TARGET = "drive"
 
@@ -76,3 +83,12 @@ def delete_file(ws: Workspace, file_id: str, ctx: ActionContext) -> dict[str, An
         entry_path.unlink(missing_ok=True)
         ws.remove_empty_dirs(entry_path.parent, ws.meta())
         return {"fileId": file_id, "deleted": True, "alreadyDeleted": False}
+
+
+class LocalDrive(LocalBackend):
+    def file_document(self, params: FileDocumentParams) -> FileDocumentResult:
+        doc = read_document(params, self.resolved)
+        return FileDocumentResult.model_validate(file_document(self.ws, doc, self.ctx))
+
+    def delete_file(self, params: DeleteFileParams) -> DeleteFileResult:
+        return DeleteFileResult.model_validate(delete_file(self.ws, params.fileId, self.ctx))

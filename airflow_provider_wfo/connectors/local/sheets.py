@@ -2,20 +2,47 @@
 
 Row ids of appended rows live in ``.wfo/sheets/<spreadsheetId>/<sheetName>.json``, a list aligned
 with the CSV rows, so a rollback deletes exactly the rows its step appended even after other rows
-were added or removed around them.
+were added or removed around them. The CSV is written with CRLF line ends, so Python's writer quotes
+every field holding a CR or LF: a bare CR in a value can never split a row (and shift the row ids).
+
+A CSV cell holds what a user would type: a value written RAW (the default) that a spreadsheet
+program would take for a formula (``=``, ``+``, ``-``, ``@``, tab, CR) or that starts with ``'`` is
+stored with a leading ``'``, which spreadsheet programs read as "text". USER_ENTERED writes the
+value as given. ``previousValues`` are the cells as stored, so an undo written USER_ENTERED restores
+them exactly.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
-from airflow_provider_wfo.actions.registry import ActionContext
-from airflow_provider_wfo.connectors.a1 import Box, Cell, col_letters, quote_sheet, rows_from_header, rows_of
+from airflow_provider_wfo.actions.registry import ActionContext, NonRetryableActionError
+from airflow_provider_wfo.connectors.a1 import (
+    Box,
+    Cell,
+    col_letters,
+    parse_box,
+    quote_sheet,
+    rows_from_header,
+    rows_of,
+)
 from airflow_provider_wfo.connectors.local.workspace import Workspace
+from airflow_provider_wfo.connectors.runtime import LocalBackend
+from airflow_provider_wfo.connectors.sheets import (
+    DEFAULT_SHEET,
+    AppendResult,
+    DeleteRowResult,
+    SheetsBackend,
+    WriteResult,
+)
 
 TARGET = "sheets"
+#: The local CSV is a stand-in for a sheet, not a database: a write past this row is refused
+#: before any memory is allocated for it.
+MAX_LOCAL_ROWS = 1_000_000
 
 
 class _Sheet:
@@ -41,7 +68,7 @@ class _Sheet:
             self.ws.remove_empty_dirs(self.ids_path.parent, self.ws.meta())
             return
         out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerows(self.rows)
+        csv.writer(out, lineterminator="\r\n").writerows(self.rows)
         self.ws.write_bytes(self.csv_path, out.getvalue().encode("utf-8"))
         if any(self.ids):
             self.ws.write_json(self.ids_path, self.ids)
@@ -49,12 +76,24 @@ class _Sheet:
             self.ids_path.unlink(missing_ok=True)
 
 
-def _text(value: Cell) -> str:
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _text(value: Cell, option: str = "USER_ENTERED") -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    return str(value)
+    text = str(value)
+    if (
+        option == "RAW"
+        and isinstance(value, str)
+        and text.startswith(_FORMULA_START)
+        and not _NUMBER.fullmatch(text)
+    ):
+        return "'" + text
+    return text
 
 
 def _url(ws: Workspace, sheet: _Sheet) -> str:
@@ -72,6 +111,7 @@ def append(
     row_id: str,
     ctx: ActionContext,
     header: list[Cell] | None = None,
+    option: str = "RAW",
 ) -> dict[str, Any]:
     with ws.lock(TARGET):
         sheet = _Sheet(ws, spreadsheet_id, sheet_name)
@@ -82,14 +122,14 @@ def append(
             width = max(len(r) for r in sheet.rows[first : first + count])
             return _append_result(ws, sheet, spreadsheet_id, sheet_name, row_id, first, count, width)
         if header and not sheet.rows:
-            sheet.rows.append([_text(c) for c in header])
+            sheet.rows.append([_text(c, "RAW") for c in header])
             sheet.ids.append(HEADER_ID)
         if isinstance(values, dict):
             rows = rows_from_header(sheet.rows[0] if sheet.rows else [], values)
         else:
             rows = rows_of(values)
         first = len(sheet.rows)
-        sheet.rows.extend([_text(c) for c in row] for row in rows)
+        sheet.rows.extend([_text(c, option) for c in row] for row in rows)
         sheet.ids.extend([row_id] * len(rows))
         sheet.save()
         width = max((len(r) for r in rows), default=1)
@@ -119,20 +159,30 @@ def _window(sheet: _Sheet, box: Box, height: int, width: int) -> list[list[str]]
 
 
 def write_range(
-    ws: Workspace, spreadsheet_id: str, sheet_name: str, box: Box, rows: list[list[Cell]] | None
+    ws: Workspace,
+    spreadsheet_id: str,
+    sheet_name: str,
+    box: Box,
+    rows: list[list[Cell]] | None,
+    option: str = "RAW",
 ) -> dict[str, Any]:
     """Write ``rows`` at ``box`` (``None`` = clear the box); return the previous values."""
     with ws.lock(TARGET):
         sheet = _Sheet(ws, spreadsheet_id, sheet_name)
         if rows is None:
-            height = (box.row1 if box.row1 is not None else max(len(sheet.rows), box.row0 + 1)) - box.row0
-            width = (
-                box.col1 if box.col1 is not None else max((len(r) for r in sheet.rows), default=1)
-            ) - box.col0
+            # Clearing past the data changes nothing: clip the box to the data, so a range such
+            # as A1:ZZZ10000000 costs what the sheet holds, not what the range spans.
+            data_rows = len(sheet.rows)
+            data_cols = max((len(r) for r in sheet.rows), default=0)
+            end_row = min(box.row1 if box.row1 is not None else data_rows, max(data_rows, box.row0 + 1))
+            end_col = min(box.col1 if box.col1 is not None else data_cols, max(data_cols, box.col0 + 1))
+            height, width = end_row - box.row0, end_col - box.col0
             new: list[list[str]] = [[""] * width for _ in range(height)]
         else:
-            new = [[_text(c) for c in row] for row in rows]
+            new = [[_text(c, option) for c in row] for row in rows]
             height, width = len(new), max((len(r) for r in new), default=0)
+        if box.row0 + height > MAX_LOCAL_ROWS:
+            raise NonRetryableActionError(f"the local sheet holds at most {MAX_LOCAL_ROWS:,} rows")
         previous = _window(sheet, box, height, width)
         while len(sheet.rows) < box.row0 + height:
             sheet.rows.append([])
@@ -182,3 +232,20 @@ def delete_rows(ws: Workspace, spreadsheet_id: str, sheet_name: str | None, row_
             "deletedRows": deleted,
             "deleted": deleted > 0,
         }
+
+
+class LocalSheets(SheetsBackend, LocalBackend):
+    def append(
+        self, sid: str, sheet: str | None, values: Any, row_id: str, header: list[Cell] | None, option: str
+    ) -> AppendResult:
+        found = append(self.ws, sid, sheet or DEFAULT_SHEET, values, row_id, self.ctx, header, option)
+        return AppendResult.model_validate(found)
+
+    def write(
+        self, sid: str, sheet: str | None, cells: str, rows: list[list[Cell]] | None, option: str
+    ) -> WriteResult:
+        found = write_range(self.ws, sid, sheet or DEFAULT_SHEET, parse_box(cells), rows, option)
+        return WriteResult.model_validate(found)
+
+    def delete(self, sid: str, sheet: str | None, row_id: str) -> DeleteRowResult:
+        return DeleteRowResult.model_validate(delete_rows(self.ws, sid, sheet, row_id))
