@@ -1,23 +1,18 @@
 """Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point.
 
-The connection types come from the connectors' declarations (plus the local workspace type they
-share), so a connector that registers a type needs no edit here.
+Airflow calls this in every process at start-up, so it must not import the connectors: the
+connection types are read from ``provider-info.json``, which is generated from the connectors'
+declarations (``airflow_provider_wfo.connectors.provider_info``, run by ``scripts/build-readme``;
+a test fails when the committed file drifts from the declarations).
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-
-def connection_types() -> list[dict[str, Any]]:
-    from airflow_provider_wfo.connectors import catalog
-    from airflow_provider_wfo.connectors.local import CONNECTION as LOCAL
-
-    seen: dict[str, dict[str, Any]] = {LOCAL.conn_type: LOCAL.to_provider_info()}
-    for connector in catalog.connectors():
-        for declared in connector.connection_types:
-            seen.setdefault(declared.conn_type, declared.to_provider_info())
-    return list(seen.values())
+CONNECTION_TYPES_PATH = Path(__file__).resolve().parent / "provider-info.json"
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -26,5 +21,5 @@ def get_provider_info() -> dict[str, Any]:
         "name": "Workflow Orchestrator (wfo)",
         "description": "JSON workflow definitions become DAGs with saga (commit or roll back) semantics.",
         "versions": ["0.1.0"],
-        "connection-types": connection_types(),
+        "connection-types": json.loads(CONNECTION_TYPES_PATH.read_text(encoding="utf-8"))["connection-types"],
     }

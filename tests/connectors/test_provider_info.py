@@ -14,6 +14,25 @@ from airflow_provider_wfo.connectors.local import CONNECTION as LOCAL
 from airflow_provider_wfo.get_provider_info import get_provider_info
 
 
+def test_committed_provider_info_matches_the_declarations() -> None:
+    from airflow_provider_wfo.connectors import provider_info
+    from airflow_provider_wfo.get_provider_info import CONNECTION_TYPES_PATH
+
+    assert CONNECTION_TYPES_PATH.read_text() == provider_info.text(), "run scripts/build-readme"
+
+
+def test_get_provider_info_imports_no_connector() -> None:
+    """Airflow calls it in every process at start-up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from airflow_provider_wfo.get_provider_info import get_provider_info; get_provider_info();"
+        "sys.exit(1 if any(m.startswith('airflow_provider_wfo.connectors') for m in sys.modules) else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
 def test_connection_types_are_the_declared_ones_and_hooks_agree() -> None:
     info = {c["connection-type"]: c for c in get_provider_info()["connection-types"]}
     declared = [LOCAL, *(t for c in catalog.connectors() for t in c.connection_types)]
