@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from werkzeug import Request, Response
 from airflow_provider_wfo.actions.registry import ActionError, NonRetryableActionError
 
 from .conftest import Call, set_conn
+from .contracts.notion_spec import NotionRecorder
 
 TOKEN = "ntn_SECRET_token_0042"
 SCHEMA = {
@@ -34,11 +36,16 @@ SCHEMA = {
 
 
 class FakeNotion:
+    #: Checks every request against the pinned API version's shapes (set by the contract fixture).
+    recorder: NotionRecorder | None = None
+
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
         self.pages: dict[str, dict[str, Any]] = {}
 
     def __call__(self, request: Request) -> Response:
+        if FakeNotion.recorder is not None:
+            FakeNotion.recorder(request)
         assert request.headers["Authorization"] == f"Bearer {TOKEN}"
         assert request.headers["Notion-Version"] == "2025-09-03"
         path, method = request.path, request.method
@@ -73,11 +80,29 @@ class FakeNotion:
             }
             self.pages[page_id] = page
             return self.json(page)
+        if method == "GET" and (m := re.fullmatch(r"/v1/pages/([^/]+)", path)):
+            page = self.pages.get(m.group(1))
+            if page is None:
+                return self.json(
+                    {"object": "error", "status": 404, "code": "object_not_found", "message": "x"}, 404
+                )
+            return self.json(page)
         if method == "PATCH" and (m := re.fullmatch(r"/v1/pages/([^/]+)", path)):
             page = self.pages.get(m.group(1))
             if page is None:
                 return self.json(
                     {"object": "error", "status": 404, "code": "object_not_found", "message": "x"}, 404
+                )
+            if page["in_trash"]:  # what the real API answers for a page already in the trash
+                return self.json(
+                    {
+                        "object": "error",
+                        "status": 400,
+                        "code": "validation_error",
+                        "message": "Can't edit block that is archived. "
+                        "You must unarchive the block before editing.",
+                    },
+                    400,
                 )
             assert request.json == {"in_trash": True}
             page["in_trash"] = True
@@ -87,6 +112,16 @@ class FakeNotion:
     @staticmethod
     def json(value: Any, status: int = 200) -> Response:
         return Response(json.dumps(value), status=status, content_type="application/json")
+
+
+@pytest.fixture(autouse=True)
+def contract() -> Iterator[NotionRecorder]:
+    recorder = NotionRecorder()
+    FakeNotion.recorder = recorder
+    yield recorder
+    FakeNotion.recorder = None
+    if recorder.calls:
+        recorder.assert_clean()
 
 
 def _setup(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, schema: dict[str, Any]) -> FakeNotion:
@@ -170,3 +205,49 @@ def test_errors_classified(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPat
     with pytest.raises(ActionError) as info:
         call("notion", "create_task", MEETING)
     assert not isinstance(info.value, NonRetryableActionError)
+
+
+def test_archive_of_a_page_already_in_the_trash_is_done(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, call: Call
+) -> None:
+    fake = _setup(httpserver, monkeypatch, SCHEMA)
+    page = call("notion", "create_task", MEETING)
+    first = call("notion", "archive_page", {"pageId": page["id"]}, rollback=True)
+    assert first["alreadyArchived"] is False and fake.pages[page["id"]]["in_trash"]
+    # A retried undo meets 400 "Can't edit block that is archived": the page is read back, and it is done.
+    again = call("notion", "archive_page", {"pageId": page["id"]}, rollback=True, attempt=2)
+    assert again == {"pageId": page["id"], "archived": True, "alreadyArchived": True}
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        ({"Type": ["Meeting", "Call"]}, "takes one option, got 2"),
+        ({"Type": "Meeting, Call"}, "has a comma"),
+        ({"Date": "15/01/2025"}, "not an ISO 8601 date"),
+        ({"Date": {"start": "2025-01-15", "finish": "x"}}, "a date object is"),
+    ],
+)
+def test_values_notion_would_refuse_fail_at_once(
+    httpserver: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    call: Call,
+    properties: dict[str, Any],
+    message: str,
+) -> None:
+    fake = _setup(httpserver, monkeypatch, SCHEMA)
+    with pytest.raises(NonRetryableActionError, match=message):
+        call("notion", "create_task", {**MEETING, "properties": properties})
+    assert fake.pages == {}
+
+
+def test_one_item_list_for_select_and_iso_dates_normalised(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, call: Call
+) -> None:
+    fake = _setup(httpserver, monkeypatch, SCHEMA)
+    call(
+        "notion", "create_task", {**MEETING, "properties": {"Type": ["Meeting"], "Date": "2025-01-20T10:00Z"}}
+    )
+    props = next(iter(fake.pages.values()))["properties"]
+    assert props["Type"] == {"select": {"name": "Meeting"}}
+    assert props["Date"] == {"date": {"start": "2025-01-20T10:00:00+00:00"}}

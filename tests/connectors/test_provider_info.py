@@ -27,7 +27,8 @@ def test_get_provider_info_imports_no_connector() -> None:
     import sys
 
     code = (
-        "import sys; from airflow_provider_wfo.get_provider_info import get_provider_info; get_provider_info();"
+        "import sys; from airflow_provider_wfo.get_provider_info import get_provider_info;"
+        "get_provider_info();"
         "sys.exit(1 if any(m.startswith('airflow_provider_wfo.connectors') for m in sys.modules) else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

@@ -10,6 +10,7 @@ https://api.slack.com/methods/conversations.list, https://api.slack.com/messagin
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from werkzeug import Request, Response
 from airflow_provider_wfo.actions.registry import ActionError, NonRetryableActionError
 
 from .conftest import Call, set_conn
+from .contracts.slack_spec import SlackRecorder
 
 TOKEN = "xoxb-SECRET-slack-token-42"
 
@@ -40,6 +42,15 @@ class FakeSlack:
                 {"ok": True, "channel": "C0ORDERS01", "ts": ts, "message": {"text": body["text"]}}
             )
         if method == "conversations.list":
+            # Two pages: SlackHook.get_channel_id follows the cursor.
+            if not args.get("cursor"):
+                return self.json(
+                    {
+                        "ok": True,
+                        "channels": [{"id": "C0OTHER001", "name": "other"}],
+                        "response_metadata": {"next_cursor": "page2"},
+                    }
+                )
             return self.json({"ok": True, "channels": [{"id": "C0ORDERS01", "name": "orders"}]})
         if method == "conversations.history":
             assert args["channel"] == "C0ORDERS01" and args["include_all_metadata"] in ("1", "true", "True")
@@ -56,9 +67,22 @@ class FakeSlack:
 
 
 @pytest.fixture
-def slack(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeSlack:
+def contract() -> Iterator[SlackRecorder]:
+    """Every Web API call, checked with slack_sdk's method signatures and Block Kit models."""
+    recorder = SlackRecorder()
+    yield recorder
+    recorder.assert_clean()
+
+
+@pytest.fixture
+def slack(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, contract: SlackRecorder) -> FakeSlack:
     fake = FakeSlack()
-    httpserver.expect_request(__import__("re").compile("/api/.*")).respond_with_handler(fake)
+
+    def handler(request: Request) -> Response:
+        contract(request)
+        return fake(request)
+
+    httpserver.expect_request(__import__("re").compile("/api/.*")).respond_with_handler(handler)
     set_conn(
         monkeypatch,
         "wfo_slack",
@@ -141,3 +165,50 @@ def test_webhook(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, call: 
     with pytest.raises(NonRetryableActionError) as info:
         call("slack", "send_notification", PARAMS)
     assert "WEBHOOKSECRET" not in str(info.value)
+    assert "HTTP 404: no_service" in str(info.value)  # the SDK's WebhookResponse, not exception text
+    httpserver.clear()
+    httpserver.expect_request(hook_path).respond_with_data("service_unavailable", status=503)
+    with pytest.raises(ActionError) as retry:
+        call("slack", "send_notification", PARAMS)
+    assert not isinstance(retry.value, NonRetryableActionError)
+
+
+def test_retry_without_history_scope_fails_instead_of_posting_twice(
+    slack: FakeSlack, httpserver: HTTPServer, call: Call
+) -> None:
+    call("slack", "send_notification", PARAMS)
+    httpserver.clear()
+    fake = slack
+
+    def handler(request: Request) -> Response:
+        if request.path.endswith("conversations.list"):
+            return FakeSlack.json(
+                {"ok": False, "error": "missing_scope", "needed": "groups:read", "provided": "chat:write"}
+            )
+        return fake(request)
+
+    httpserver.expect_request(__import__("re").compile("/api/.*")).respond_with_handler(handler)
+    with pytest.raises(NonRetryableActionError, match="groups:read"):
+        call("slack", "send_notification", PARAMS, attempt=2)
+    assert len(slack.messages) == 1
+
+
+def test_channel_lookup_waits_out_a_rate_limit(slack: FakeSlack, httpserver: HTTPServer, call: Call) -> None:
+    first = call("slack", "send_notification", PARAMS)
+    httpserver.clear()
+    limited = {"n": 0}
+
+    def handler(request: Request) -> Response:
+        if request.path.endswith("conversations.list") and limited["n"] == 0:
+            limited["n"] += 1
+            return Response(
+                json.dumps({"ok": False, "error": "ratelimited"}),
+                status=429,
+                headers={"Retry-After": "0"},
+                content_type="application/json",
+            )
+        return slack(request)
+
+    httpserver.expect_request(__import__("re").compile("/api/.*")).respond_with_handler(handler)
+    again = call("slack", "send_notification", PARAMS, attempt=2)
+    assert again["ts"] == first["ts"] and len(slack.messages) == 1 and limited["n"] == 1

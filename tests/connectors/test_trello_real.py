@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from werkzeug import Request, Response
 from airflow_provider_wfo.actions.registry import ActionError, NonRetryableActionError
 
 from .conftest import Call, set_conn
+from .contracts.trello_spec import TrelloRecorder
 
 KEY, TOKEN = "trellokey0001", "trellotoken-SECRET-42"
 
@@ -77,9 +79,23 @@ class FakeTrello:
 
 
 @pytest.fixture
-def trello(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeTrello:
+def contract() -> Iterator[TrelloRecorder]:
+    """Every request, checked against Trello's REST reference (contracts/trello-rest.json): an
+    extra sent as a header (HttpHook's habit: default_list_id) or a parameter the API lacks fails."""
+    recorder = TrelloRecorder()
+    yield recorder
+    recorder.assert_clean()
+
+
+@pytest.fixture
+def trello(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, contract: TrelloRecorder) -> FakeTrello:
     fake = FakeTrello()
-    httpserver.expect_request(re.compile("/1/.*")).respond_with_handler(fake)
+
+    def handler(request: Request) -> Response:
+        contract(request)
+        return fake(request)
+
+    httpserver.expect_request(re.compile("/1/.*")).respond_with_handler(handler)
     set_conn(
         monkeypatch,
         "wfo_trello",
@@ -87,6 +103,7 @@ def trello(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeTrell
         host=httpserver.url_for("").rstrip("/"),
         login=KEY,
         password=TOKEN,
+        extra={"default_list_id": "backlog", "timeout": 30},
     )
     return fake
 
