@@ -7,6 +7,7 @@ Notion extras stay optional. User actions registered with :func:`register_action
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -54,11 +55,19 @@ A = TypeVar("A", bound=Action)
 _user_actions: dict[tuple[str, str], Action] = {}
 
 
+#: The built-in actions live in the connectors, a layer above this one: they are looked up by
+#: module name when an action is first asked for (never at parse time), as plugins are.
+CATALOG_MODULE = "airflow_provider_wfo.connectors.catalog"
+RUNTIME_MODULE = "airflow_provider_wfo.connectors.runtime"
+
+
+def _catalog() -> Any:
+    return importlib.import_module(CATALOG_MODULE)
+
+
 def canonical_target(target: str) -> str:
     """The connector's own name for ``target`` (``gmail`` -> ``email``); unknown names unchanged."""
-    from airflow_provider_wfo.connectors import catalog
-
-    return catalog.canonical_target(target)
+    return str(_catalog().canonical_target(target))
 
 
 @overload
@@ -87,12 +96,11 @@ def get_action(target: str, action: str) -> Action:
     user = _user_actions.get((target, action))
     if user is not None:
         return user
-    from airflow_provider_wfo.connectors import catalog
-    from airflow_provider_wfo.connectors.runtime import BuiltinAction
-
+    catalog = _catalog()
     found = catalog.find_action(target, action)
     if found is not None:
-        return BuiltinAction(*found)
+        action_fn: Action = importlib.import_module(RUNTIME_MODULE).BuiltinAction(*found)
+        return action_fn
     connector = catalog.find(target)
     canonical = connector.target if connector else target
     known = sorted(

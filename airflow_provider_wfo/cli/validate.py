@@ -29,6 +29,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default="text",
         help="json: one list of {file, location, message}",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="an unknown target or action is an error "
+        "(default: a warning, as it may be registered in Python)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -43,11 +49,21 @@ def find_definitions(path: Path) -> list[Path]:
     return definition_files(path, on_skip=lambda file, reason: warn(f"{file}: {reason}"))
 
 
-def check_file(path: Path) -> list[ValidationIssue]:
-    try:
-        load_definition_file(path)
-    except DefinitionError as exc:
-        return exc.issues
+def check_file(path: Path, strict: bool = False) -> list[ValidationIssue]:
+    import warnings
+
+    from airflow_provider_wfo.definition.checks.actions import UnknownActionWarning, strict_actions
+
+    with warnings.catch_warnings(record=True) as caught, strict_actions(strict):
+        warnings.simplefilter("always", UnknownActionWarning)
+        try:
+            load_definition_file(path)
+        except DefinitionError as exc:
+            return exc.issues
+        finally:
+            for found in caught:
+                if issubclass(found.category, UnknownActionWarning):
+                    warn(f"{path}: {found.message}")
     return []
 
 
@@ -64,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             results.append(
                 (raw, [ValidationIssue(DOCUMENT, "no *.json, *.yaml or *.yml files in this folder")])
             )
-        results.extend((str(file), check_file(file)) for file in found)
+        results.extend((str(file), check_file(file, args.strict)) for file in found)
     invalid = sum(1 for _, issues in results if issues)
     if args.format == "json":
         payload = [

@@ -25,12 +25,12 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "workflow-defi
 
 def workflow_json_schema() -> dict[str, Any]:
     """The JSON Schema (Draft 2020-12) of a definition file, camelCase keys."""
-    from airflow_provider_wfo.connectors.params_schema import apply_to_definition_schema
+    from airflow_provider_wfo.definition.checks.actions import action_catalog
 
     generated = WorkflowDefinition.model_json_schema(by_alias=True, mode="validation")
     generated.pop("title", None)
     # Each built-in action's params, from the connector declarations (completion in editors).
-    generated = apply_to_definition_schema(generated)
+    generated = action_catalog().params_schema(generated)
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": SCHEMA_ID,

@@ -17,6 +17,6 @@ def minimal() -> dict[str, object]:
         "id": "minimal",
         "name": "Minimal",
         "steps": [
-            {"id": "step-1", "action": "create_task", "target": "trello", "params": {"name": "Task 1"}}
+            {"id": "step-1", "action": "create_task", "target": "tasks", "params": {"name": "Task 1"}}
         ],
     }

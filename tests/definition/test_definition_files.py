@@ -17,7 +17,7 @@ from airflow_provider_wfo.definition.files import definition_files
 from airflow_provider_wfo.definition.loading import DefinitionError, load_definition_file
 
 REPO = Path(__file__).resolve().parents[2]
-GOOD = {"id": "good", "name": "Good", "steps": [{"id": "a", "action": "create_task", "target": "trello"}]}
+GOOD = {"id": "good", "name": "Good", "steps": [{"id": "a", "action": "create_task", "target": "tasks"}]}
 
 
 def wfo(*args: str) -> subprocess.CompletedProcess[str]:

@@ -59,7 +59,7 @@ def test_unknown_key_is_refused_with_did_you_mean(
     elif where == "step":
         doc["steps"][0][typo] = []
     else:
-        doc["steps"][0]["rollback"] = {"action": "delete_card", "target": "trello", typo: {}}
+        doc["steps"][0]["rollback"] = {"action": "delete_card", "target": "tasks", typo: {}}
     issue = only(json.dumps(doc))
     assert issue.location == location
     assert issue.message == f"unknown key {typo!r}; did you mean {suggested!r}?"
@@ -193,7 +193,7 @@ tags: [finance, yes, no, on, off]
 steps:
   - id: a
     action: file_document
-    target: drive
+    target: files
     params:
       time: 10:00
       country: NO

@@ -66,7 +66,7 @@ def clean_definitions(draw: st.DrawFn) -> dict[str, Any]:
         step: dict[str, Any] = {
             "id": sid,
             "action": "create_task",
-            "target": draw(st.sampled_from(["trello", "drive"])),
+            "target": draw(st.sampled_from(["tasks", "files"])),
         }
         upstream = [ids[i - 1]] if i else []
         if i and draw(st.booleans()):
@@ -85,7 +85,7 @@ def clean_definitions(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             step["rollback"] = {
                 "action": "undo",
-                "target": "trello",
+                "target": "tasks",
                 "params": {"r": f"${sid}.id", "why": "$failedStep: $error"},
                 "retryCount": draw(st.integers(0, 5)),
             }
@@ -118,7 +118,7 @@ def noisy_definitions(draw: st.DrawFn) -> dict[str, Any]:
         step: dict[str, Any] = {
             "id": sid,
             "action": draw(st.sampled_from(["create_task", ""])),
-            "target": "trello",
+            "target": "tasks",
         }
         if draw(st.booleans()):
             step["params"] = {
@@ -131,7 +131,7 @@ def noisy_definitions(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             step["rollback"] = {
                 "action": "undo",
-                "target": "trello",
+                "target": "tasks",
                 "params": {"r": draw(reference_strings())},
             }
         for key in ("retryCount", "timeout", "retryDelay", "optional", "retryBackoff"):

@@ -173,7 +173,7 @@ def test_rollback_references() -> None:
                 "create-file",
                 rollback={
                     "action": "delete_file",
-                    "target": "drive",
+                    "target": "files",
                     "params": {
                         "fileId": "$create-file.fileId",
                         "card": "$create-task.id",

@@ -10,6 +10,7 @@ the size of the definition.
 * :mod:`.refs`: reference syntax and names
 * :mod:`.schedule`: schedule and start date
 * :mod:`.params_schema`: the params' JSON Schemas
+* :mod:`.actions`: each built-in step's params against its action's model
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_wfo.definition.checks import names, order, params_schema, refs, schedule
+from airflow_provider_wfo.definition.checks import actions, names, order, params_schema, refs, schedule
 from airflow_provider_wfo.definition.checks.context import Context
 from airflow_provider_wfo.definition.errors import ValidationIssue
 
@@ -39,4 +40,5 @@ def semantic_issues(data: Mapping[str, Any]) -> list[ValidationIssue]:
     schedule.check_schedule(ctx)
     schedule.check_start_date(ctx)
     params_schema.check_params_schemas(ctx)
+    actions.check_actions(ctx)
     return ctx.issues
