@@ -25,6 +25,7 @@ from airflow_provider_wfo.connectors import catalog
 from airflow_provider_wfo.connectors.spec import Params, literal_only
 from airflow_provider_wfo.definition.checks.actions import UnknownActionWarning, is_strict
 from airflow_provider_wfo.definition.checks.context import Context, as_str, clip
+from airflow_provider_wfo.definition.control import is_control
 from airflow_provider_wfo.definition.references import Reference, ReferenceError, parse
 
 __all__ = ["check_actions", "params_issues", "params_schema"]
@@ -64,6 +65,8 @@ def _check(ctx: Context, where: str, step: Mapping[str, Any]) -> None:
     target, action = as_str(step.get("target")), as_str(step.get("action"))
     if target is None or action is None or _user_registered(target, action):
         return
+    if is_control(target):
+        return  # wait, approval, workflow: definition/checks/control.py
     connector = catalog.find(target)
     if connector is None:
         close = catalog.nearest(target, catalog.target_names())

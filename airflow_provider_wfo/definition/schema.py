@@ -4,8 +4,8 @@ A copy is committed at ``airflow_provider_wfo/schema/workflow-definition.schema.
 the wheel) so editors can check definitions through ``"$schema"``; a test fails when the copy
 drifts from the models. Regenerate it with
 ``wfo schema > airflow_provider_wfo/schema/workflow-definition.schema.json``.
-The schema checks structure and types, and each built-in action's params; ``wfo validate``
-checks everything else (ordering,
+The schema checks structure and types, and each built-in action's params (the control steps'
+too: wait, approval, workflow); ``wfo validate`` checks everything else (ordering,
 references, cycles, schedule, ...).
 """
 
@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_wfo.definition.control import apply_to_schema as apply_control_schema
 from airflow_provider_wfo.definition.models import WorkflowDefinition
 
 SCHEMA_ID = "urn:airflow-provider-wfo:workflow-definition:1"
@@ -31,6 +32,8 @@ def workflow_json_schema() -> dict[str, Any]:
     generated.pop("title", None)
     # Each built-in action's params, from the connector declarations (completion in editors).
     generated = action_catalog().params_schema(generated)
+    # Then the wait, approval and workflow steps' params (definition/control.py), appended.
+    generated = apply_control_schema(generated)
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": SCHEMA_ID,

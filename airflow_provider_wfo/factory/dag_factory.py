@@ -26,6 +26,7 @@ from airflow.sdk import DAG, BaseOperator, Param, TaskGroup, TriggerRule
 from airflow_provider_wfo.definition.models import WorkflowDefinition
 from airflow_provider_wfo.factory.plan import plan_for
 from airflow_provider_wfo.operators.compensation import WfoCompensationOperator
+from airflow_provider_wfo.operators.dispatch import forward_operator_class
 from airflow_provider_wfo.operators.result import WfoResultOperator
 from airflow_provider_wfo.operators.saga_gate import WfoSagaGateOperator
 from airflow_provider_wfo.operators.step import WfoStepOperator
@@ -133,7 +134,7 @@ def build_dag(defn: WorkflowDefinition) -> DAG:
 def _forward_tasks(defn: WorkflowDefinition, plan: SagaPlan) -> dict[str, WfoStepOperator]:
     forward: dict[str, WfoStepOperator] = {}
     for step in defn.steps:
-        forward[step.id] = WfoStepOperator(
+        forward[step.id] = forward_operator_class(step)(
             task_id=step.id,
             task_display_name=step.display_name,
             step=step,

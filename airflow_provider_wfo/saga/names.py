@@ -20,6 +20,8 @@ WFO_TAG = "wfo"
 
 #: XCom key of the record each attempt of a step or compensation leaves (see :mod:`.records`).
 OUTCOME_KEY = "wfo_outcome"
+#: XCom key of what a waiting step waits for, pushed before it defers or asks (see :mod:`.records`).
+WAITING_KEY = "wfo_waiting"
 #: Airflow's own key: a step's action result, the gate's decision, the WorkflowResult.
 RETURN_KEY = "return_value"
 
@@ -51,7 +53,9 @@ UP_FOR_RETRY = "up_for_retry"
 FINISHED_STATES = frozenset({SUCCESS, FAILED, SKIPPED, UPSTREAM_FAILED, REMOVED})
 #: States of a task that Airflow is working on (or about to).
 ACTIVE_STATES = frozenset({"running", "queued", "scheduled", UP_FOR_RETRY, "up_for_reschedule",
-                           "restarting", "deferred"})
+                           "restarting", "deferred", "awaiting_input"})
+#: States of a task that waits outside any worker: on the triggerer, or for a person's answer.
+WAITING_STATES = frozenset({"deferred", "awaiting_input"})
 
 
 class Phase(str, Enum):

@@ -4,7 +4,14 @@ Shape (XCom key ``wfo_outcome``, a JSON object)::
 
     {"status": "success" | "failed", "attempt": 1, "startTime": ISO, "endTime": ISO,
      "duration": ms, "error": str | None, "timedOut": bool, "willRetry": bool,
-     "optional": bool, "params": {resolved params, secrets redacted}}
+     "optional": bool, "params": {resolved params, secrets redacted},
+     "result": {a control step's summary: a wait's moments, an approval's answer, a child run} | absent}
+
+A control step (wait, approval, workflow) also pushes ``wfo_waiting`` before it leaves the worker::
+
+    {"kind": "delay" | "poll" | "approval" | "workflow", "since": ISO, "until": ISO | None,
+     "detail": {what it waits for: a URL without its query, the approval's subject and assignees,
+                the child's dag and run id}}
 
 The operators write it (``operators/outcome.py``, which applies Airflow's secrets masker); everything
 else reads it through :func:`parse_outcome`. The events listener runs in the task's own process right
@@ -75,6 +82,39 @@ class Outcome:
     will_retry: bool = False
     optional: bool | None = None
     params: Mapping[str, Any] | None = None
+    #: A control step's summary (its answer, its moments), recorded on success and on failure: a
+    #: rejection's "who and why" lives here, since a failed task has no result.
+    result: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What a deferred or awaiting step waits for (the ``wfo_waiting`` record)."""
+
+    kind: str
+    since: datetime | None = None
+    until: datetime | None = None
+    detail: Mapping[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "detail": dict(self.detail) if self.detail else {},
+        }
+
+
+def parse_waiting(raw: object) -> Waiting | None:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("kind"), str):
+        return None
+    detail = raw.get("detail")
+    return Waiting(
+        kind=str(raw["kind"]),
+        since=parse_time(raw.get("since")),
+        until=parse_time(raw.get("until")),
+        detail=dict(detail) if isinstance(detail, Mapping) else None,
+    )
 
 
 def parse_outcome(raw: object) -> Outcome | None:
@@ -85,6 +125,7 @@ def parse_outcome(raw: object) -> Outcome | None:
     error = raw.get("error")
     optional = raw.get("optional")
     params = raw.get("params")
+    result = raw.get("result")
     status = raw.get("status")
     return Outcome(
         status=str(status) if status else None,
@@ -97,4 +138,5 @@ def parse_outcome(raw: object) -> Outcome | None:
         will_retry=raw.get("willRetry") is True,
         optional=optional if isinstance(optional, bool) else None,
         params=dict(params) if isinstance(params, Mapping) else None,
+        result=dict(result) if isinstance(result, Mapping) else None,
     )

@@ -39,10 +39,11 @@ from airflow_provider_wfo.saga.names import (
     FINISHED_STATES,
     SUCCESS,
     UP_FOR_RETRY,
+    WAITING_STATES,
     compensation_task_id,
 )
 from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan, decide
-from airflow_provider_wfo.saga.records import Outcome
+from airflow_provider_wfo.saga.records import Outcome, Waiting
 
 #: Step statuses that count as "completed" / "failed" in progress.
 RAN = frozenset({StepStatus.COMPLETED, StepStatus.ROLLED_BACK, StepStatus.ROLLBACK_FAILED})
@@ -53,7 +54,9 @@ FINAL_STATUSES = frozenset({
     WorkflowStatus.ROLLED_BACK,
     WorkflowStatus.ROLLBACK_FAILED,
 })
-_RUNNING_STATES = frozenset({"running", UP_FOR_RETRY, "deferred", "restarting", "up_for_reschedule"})
+_RUNNING_STATES = frozenset({
+    "running", UP_FOR_RETRY, "deferred", "awaiting_input", "restarting", "up_for_reschedule"
+})
 
 
 def ms(start: datetime | None, end: datetime | None) -> int | None:
@@ -75,6 +78,8 @@ class TaskFacts:
     first_start: datetime | None = None
     last_start: datetime | None = None
     last_end: datetime | None = None
+    #: The ``wfo_waiting`` record of a control step, when the reader has it.
+    waiting: Waiting | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,10 @@ class StepState:
     span: int | None
     error: str | None
     rollback: CompensationState | None = None
+    #: What the step waits for while Airflow has it ``deferred`` or ``awaiting_input``.
+    waiting: Waiting | None = None
+    #: A control step's recorded summary (an approval's answer: who, when, why).
+    summary: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -256,6 +265,8 @@ def _step(
         span=ms(span_start, span_end) if ran else None,
         error=outcome.error if status in FAILED_STATUSES else None,
         rollback=comp,
+        waiting=facts.waiting if facts.state in WAITING_STATES else None,
+        summary=outcome.result if ran else None,
     )
 
 
@@ -354,12 +365,18 @@ def workflow_result(
                 else None,
             )
         value = data.get(s.step_id)
+        result = None
+        if s.state == SUCCESS:
+            result = ActionResult(success=True, data=dict(value or {}))
+        elif s.summary is not None and s.status in FAILED_STATUSES:
+            # A failed control step still says what happened (who rejected, and why).
+            result = ActionResult(success=False, data=dict(s.summary))
         steps.append(StepResult(
             step_id=s.step_id,
             step_name=step_names.get(s.step_id, s.step_id),
             status=s.status,
             optional=s.optional,
-            result=ActionResult(success=True, data=dict(value or {})) if s.state == SUCCESS else None,
+            result=result,
             error=s.error,
             start_time=s.start,
             end_time=s.end,

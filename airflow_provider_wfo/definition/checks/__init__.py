@@ -11,6 +11,7 @@ the size of the definition.
 * :mod:`.schedule`: schedule and start date
 * :mod:`.params_schema`: the params' JSON Schemas
 * :mod:`.actions`: each built-in step's params against its action's model
+* :mod:`.control`: the wait, approval and workflow steps (their params: ``definition/control.py``)
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_wfo.definition.checks import actions, names, order, params_schema, refs, schedule
+from airflow_provider_wfo.definition.checks import (
+    actions,
+    control,
+    names,
+    order,
+    params_schema,
+    refs,
+    schedule,
+)
 from airflow_provider_wfo.definition.checks.context import Context
 from airflow_provider_wfo.definition.errors import ValidationIssue
 
@@ -41,4 +50,5 @@ def semantic_issues(data: Mapping[str, Any]) -> list[ValidationIssue]:
     schedule.check_start_date(ctx)
     params_schema.check_params_schemas(ctx)
     actions.check_actions(ctx)
+    control.check_control_steps(ctx)
     return ctx.issues

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_wfo.definition.checks.context import Context, as_str
+from airflow_provider_wfo.definition.control import RESPONSE_NAME, WAIT
 from airflow_provider_wfo.definition.errors import json_path, suggestion
 from airflow_provider_wfo.definition.references import ReferenceError as RefError
 from airflow_provider_wfo.definition.references import find_references
@@ -51,7 +52,12 @@ def check_references(ctx: Context) -> list[StepRef]:
         sid = as_str(step.get("id"))
         own = sid if sid is not None and ctx.index.get(sid) == i else None
         base = f"steps[{i}].params"
-        for where, ref in _iter_refs(ctx, step.get("params"), base, steps_and_params):
+        # A poll's condition reads the last response as $response (and only there).
+        polls = step.get("target") == WAIT and step.get("action") == "poll"
+        known = steps_and_params | {RESPONSE_NAME} if polls else steps_and_params
+        for where, ref in _iter_refs(ctx, step.get("params"), base, known):
+            if polls and ref.name == RESPONSE_NAME and _inside(where, f"{base}.until"):
+                continue
             if ref.name == own:
                 ctx.add(
                     where,
@@ -76,6 +82,10 @@ def check_references(ctx: Context) -> list[StepRef]:
             elif strict_names and ref.name not in ctx.declared:
                 _unknown_name(ctx, where, ref.text, ref.name, rollback_known)
     return found
+
+
+def _inside(where: str, prefix: str) -> bool:
+    return where == prefix or where.startswith((f"{prefix}.", f"{prefix}["))
 
 
 def _unknown_name(ctx: Context, where: str, text: str, name: str, candidates: set[str]) -> None:
