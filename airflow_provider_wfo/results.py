@@ -54,6 +54,17 @@ class RollbackResult(_Result):
     result: dict[str, Any] | None = None
 
 
+class ItemResult(_Result):
+    """One item of a ``forEach`` step (its result is ``data.items[index]`` of the step's result)."""
+
+    index: int
+    status: StepStatus
+    error: str | None = None
+    attempts: int = 0
+    duration: int | None = None  # milliseconds
+    rollback: RollbackResult | None = None
+
+
 class StepResult(_Result):
     step_id: str
     step_name: str
@@ -67,6 +78,10 @@ class StepResult(_Result):
     attempts: int = 0
     rolled_back: bool = False
     rollback: RollbackResult | None = None
+    #: Why a SKIPPED step did not run: ``condition false``, ``saga aborted: ...``.
+    reason: str | None = None
+    #: A ``forEach`` step's items in item order; ``result.data.items`` holds their results.
+    items: list[ItemResult] | None = None
 
 
 class Progress(_Result):

@@ -43,6 +43,7 @@ from airflow_provider_wfo.definition.references import (
 
 __all__ = [
     "COMPARISONS",
+    "JSON_SCHEMA_DEFS",
     "LOGIC",
     "OPERATORS",
     "ConditionError",
@@ -59,6 +60,33 @@ OPERATORS = COMPARISONS + LOGIC
 _UNARY = frozenset({"!", "!!"})
 _VARIADIC = frozenset({"and", "or"})
 _ORDERING = frozenset({">", ">=", "<", "<="})
+
+
+def _schema_defs() -> dict[str, Any]:
+    """JSON Schema ``$defs`` of a condition (recursive; ``wfo validate`` also reports the place)."""
+    cond = {"$ref": "#/$defs/Condition"}
+    pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": cond}
+    some = {"type": "array", "minItems": 1, "items": cond}
+    one = {"anyOf": [{"type": "array", "minItems": 1, "maxItems": 1, "items": cond}, cond]}
+    props: dict[str, Any] = {op: pair for op in COMPARISONS}
+    props.update({"and": some, "or": some, "!": one, "!!": one})
+    return {
+        "Condition": {
+            "description": "A condition: an operator node ({\"op\": operands}, one key; operators "
+            + " ".join(OPERATORS)
+            + "), or an operand (a JSON literal, a list, or a reference string such as $check.priority).",
+            "anyOf": [
+                {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": props,
+                 "additionalProperties": False},
+                {"type": ["string", "number", "boolean", "null"]},
+                {"type": "array", "items": cond},
+            ],
+        }
+    }
+
+
+#: The ``$defs`` the JSON Schema of a definition uses for ``when`` (definition/schema.py).
+JSON_SCHEMA_DEFS: dict[str, Any] = _schema_defs()
 
 
 class ConditionError(ValueError):

@@ -92,6 +92,21 @@ class WorkflowStep(_Model):
         default=None, description="Upper bound on a retry delay (ms)."
     )
     conn_id: str | None = Field(default=None, description="Airflow connection id; default wfo_<target>.")
+    when: Any = Field(
+        default=None,
+        description="Run the step only when this condition holds (JSON Logic: == != > >= < <= in, "
+        "and or ! !!; operands are JSON literals or references such as $check.priority). False: the "
+        "step is SKIPPED (reason 'condition false'), never compensated, and the next steps still run.",
+    )
+    for_each: str | None = Field(
+        default=None,
+        description="A reference to a list ($travellers, $search.results): the step runs once per "
+        "item (Airflow dynamic task mapping); its params and rollback see $item and $index, and its "
+        "result is the list of item results in item order.",
+    )
+    max_concurrency: Annotated[StrictInt, Field(ge=1, le=MAX_COUNT)] | None = Field(
+        default=None, description="forEach only: at most this many items run at once."
+    )
 
     @property
     def display_name(self) -> str:

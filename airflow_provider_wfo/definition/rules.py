@@ -13,6 +13,7 @@ __all__ = [
     "AIRFLOW_ID",
     "BUILTIN_SCOPE_NAMES",
     "COMPENSATION_PREFIX",
+    "ITEM_SCOPE_NAMES",
     "MAX_DEFINITION_BYTES",
     "MAX_ID_LENGTH",
     "MAX_NESTING",
@@ -51,6 +52,12 @@ RESERVED_STEP_IDS: Mapping[str, str] = {
     "saga_decision": "the saga gate task",
     "workflow_result": "the result task",
     "compensate": "the task group of the compensations",
+    "foreach": "the task group of the forEach list resolvers",
+}
+#: Names a forEach step's params and rollback can read: the item and its position.
+ITEM_SCOPE_NAMES: Mapping[str, str] = {
+    "item": "the current item of the forEach list",
+    "index": "the current item's position in the forEach list (0-based)",
 }
 #: Names a rollback's params can read besides results and run conf.
 RESERVED_SCOPE_NAMES: Mapping[str, str] = {

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_wfo.definition import conditions
 from airflow_provider_wfo.definition.control import apply_to_schema as apply_control_schema
 from airflow_provider_wfo.definition.models import WorkflowDefinition
 
@@ -34,6 +35,7 @@ def workflow_json_schema() -> dict[str, Any]:
     generated = action_catalog().params_schema(generated)
     # Then the wait, approval and workflow steps' params (definition/control.py), appended.
     generated = apply_control_schema(generated)
+    _condition_schema(generated)
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": SCHEMA_ID,
@@ -45,3 +47,13 @@ def workflow_json_schema() -> dict[str, Any]:
 def workflow_json_schema_text() -> str:
     """The schema as the committed file holds it: 2-space indented JSON and a final newline."""
     return json.dumps(workflow_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _condition_schema(generated: dict[str, Any]) -> None:
+    """``when`` is typed Any in the model (a JSON value); here it gets the recursive Condition schema."""
+    defs = generated.setdefault("$defs", {})
+    defs.update(conditions.JSON_SCHEMA_DEFS)
+    when = defs["WorkflowStep"]["properties"]["when"]
+    defs["WorkflowStep"]["properties"]["when"] = {
+        "$ref": "#/$defs/Condition", "description": when.get("description", ""),
+    }

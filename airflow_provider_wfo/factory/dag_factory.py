@@ -11,7 +11,8 @@ Shape (task ids are fixed, see DEVELOPERS.md and ``saga/names.py``)::
         workflow_result        all_done, the only leaf
 
 A workflow without any rollback has neither gate nor compensations: ``workflow_result`` follows every
-forward task directly and makes the decision itself, so N steps run N+1 tasks.
+forward task directly and makes the decision itself, so N steps run N+1 tasks. ``when`` and ``forEach``
+steps: ``factory/mapping.py`` (a forEach step adds its resolver ``foreach.<id>`` to the forward tasks).
 
 Parsing is cheap: no network, DB, connection or connector import happens here.
 """
@@ -21,16 +22,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from airflow.sdk import DAG, BaseOperator, Param, TaskGroup, TriggerRule
+from airflow.sdk import DAG, Param, TaskGroup, TriggerRule
 
 from airflow_provider_wfo.definition.models import WorkflowDefinition
+from airflow_provider_wfo.factory.mapping import for_each_compensation, for_each_tasks, forward_trigger_rule
 from airflow_provider_wfo.factory.plan import plan_for
 from airflow_provider_wfo.operators.compensation import WfoCompensationOperator
 from airflow_provider_wfo.operators.dispatch import forward_operator_class
 from airflow_provider_wfo.operators.result import WfoResultOperator
 from airflow_provider_wfo.operators.saga_gate import WfoSagaGateOperator
-from airflow_provider_wfo.operators.step import WfoStepOperator
-from airflow_provider_wfo.saga.names import COMPENSATE_GROUP, GATE_TASK_ID, RESULT_TASK_ID, WFO_TAG
+from airflow_provider_wfo.saga.names import (
+    COMPENSATE_GROUP,
+    FOREACH_GROUP,
+    GATE_TASK_ID,
+    RESULT_TASK_ID,
+    WFO_TAG,
+    resolver_task_id,
+)
 from airflow_provider_wfo.saga.plan import SagaPlan
 
 #: A fixed past date: a manual DAG needs one, and "now" would change the DAG on every parse.
@@ -80,7 +88,7 @@ def _params(defn: WorkflowDefinition) -> dict[str, Param]:
     return params
 
 
-def _link(upstream: BaseOperator, downstream: BaseOperator) -> None:
+def _link(upstream: Any, downstream: Any) -> None:
     """``upstream >> downstream`` for two tasks of the same DAG, in O(1).
 
     ``set_upstream`` hashes the DAG (its hash walks every task id) on every call, which makes a
@@ -131,24 +139,34 @@ def build_dag(defn: WorkflowDefinition) -> DAG:
     return dag
 
 
-def _forward_tasks(defn: WorkflowDefinition, plan: SagaPlan) -> dict[str, WfoStepOperator]:
-    forward: dict[str, WfoStepOperator] = {}
+def _forward_tasks(defn: WorkflowDefinition, plan: SagaPlan) -> dict[str, Any]:
+    """Every forward task by task id: one per step, plus the resolver of each forEach step."""
+    forward: dict[str, Any] = {}
+    #: Where a step's upstream edges end / its downstream edges start (a forEach step's resolver /
+    #: mapped task; the step's task itself otherwise).
+    entry: dict[str, Any] = {}
+    group = TaskGroup(FOREACH_GROUP, tooltip="forEach lists (one per forEach step)") if plan.mapped else None
     for step in defn.steps:
-        forward[step.id] = forward_operator_class(step)(
+        if step.for_each is not None and group is not None:
+            tasks = for_each_tasks(step, plan, group)
+            entry[step.id] = forward[tasks.resolver.task_id] = tasks.resolver
+            forward[step.id] = tasks.mapped
+            continue
+        forward[step.id] = entry[step.id] = forward_operator_class(step)(
             task_id=step.id,
             task_display_name=step.display_name,
             step=step,
             plan=plan,
-            trigger_rule=TriggerRule.ALL_SUCCESS,
+            trigger_rule=forward_trigger_rule(plan, step.id),
         )
     for step_id, parents in plan.upstream.items():
         for parent in parents:
-            _link(forward[parent], forward[step_id])
+            _link(forward[parent], entry[step_id])
     return forward
 
 
 def _saga_tasks(
-    defn: WorkflowDefinition, plan: SagaPlan, forward: dict[str, WfoStepOperator], result: WfoResultOperator
+    defn: WorkflowDefinition, plan: SagaPlan, forward: dict[str, Any], result: WfoResultOperator
 ) -> None:
     """The gate after every forward task, one compensation per rollback in reversed order, all before
     the result task."""
@@ -162,10 +180,14 @@ def _saga_tasks(
     )
     for task in forward.values():
         _link(task, gate)
-    compensations: dict[str, WfoCompensationOperator] = {}
+    compensations: dict[str, Any] = {}
     with TaskGroup(COMPENSATE_GROUP, tooltip="Compensations (saga rollback), reverse order"):
         for step in defn.steps:
             if step.rollback is None:
+                continue
+            if step.for_each is not None:
+                resolver = forward[resolver_task_id(step.id)]
+                compensations[step.id] = for_each_compensation(step, plan, resolver)
                 continue
             compensations[step.id] = WfoCompensationOperator(
                 task_id=step.id,

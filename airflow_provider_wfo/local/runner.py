@@ -108,19 +108,25 @@ def read_result(dag_id: str, run_id: str) -> dict[str, Any] | None:
 
 
 def task_states(dag_id: str, run_id: str) -> dict[str, str | None]:
+    """task_id -> state; an item of a mapped (forEach) task as ``<task id>_<map index>``, the keys
+    Airflow's ``get_task_states`` uses."""
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
+    from airflow_provider_wfo.saga.names import item_key
+
     with create_session() as session:
         rows = session.execute(
-            select(TaskInstance.task_id, TaskInstance.state).where(
+            select(TaskInstance.task_id, TaskInstance.map_index, TaskInstance.state).where(
                 TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
             )
         ).all()
     return {
-        task_id: (str(state.value if hasattr(state, "value") else state) if state else None)
-        for task_id, state in rows
+        (item_key(task_id, map_index) if map_index is not None and map_index >= 0 else task_id): (
+            str(state.value if hasattr(state, "value") else state) if state else None
+        )
+        for task_id, map_index, state in rows
     }
 
 

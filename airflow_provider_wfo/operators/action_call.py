@@ -7,7 +7,7 @@ path out of it -- is written once, here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,16 +21,9 @@ from airflow_provider_wfo.actions.registry import (
     get_action,
 )
 from airflow_provider_wfo.definition.references import ReferenceError, resolve
-from airflow_provider_wfo.operators.outcome import (
-    as_json_dict,
-    outcome,
-    push_outcome,
-    referenced_step_ids,
-    run_builtin,
-    run_scope,
-    utcnow,
-)
-from airflow_provider_wfo.saga.names import RETURN_KEY, RUN_NAME
+from airflow_provider_wfo.operators.outcome import as_json_dict, outcome, push_outcome, utcnow
+from airflow_provider_wfo.operators.scope import step_scope
+from airflow_provider_wfo.saga.plan import SagaPlan
 from airflow_provider_wfo.saga.records import error_text
 
 
@@ -51,16 +44,23 @@ class ActionCall:
     is_rollback: bool = False
     #: Recorded in the outcome: a failed optional step is FAILED_OPTIONAL wherever its status is read.
     optional: bool = False
-    #: Names added to the scope after the referenced results (``error``, ``failedStep``).
+    #: Names added to the scope after the referenced results (``error``, ``failedStep``, ``item``...).
     extra_scope: Mapping[str, Any] = field(default_factory=dict)
+    #: The item's position, for one item of a forEach step (or of its compensation).
+    item_index: int | None = None
 
     @property
     def where(self) -> str:
         return "rollback.params" if self.is_rollback else "params"
 
 
-def call_action(op: BaseOperator, context: Any, call: ActionCall, step_ids: Sequence[str]) -> dict[str, Any]:
-    """Run one attempt and push ``wfo_outcome`` whatever happens; returns the action's JSON result."""
+def call_action(
+    op: BaseOperator, context: Any, call: ActionCall, plan: SagaPlan, scope: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Run one attempt and push ``wfo_outcome`` whatever happens; returns the action's JSON result.
+
+    ``scope`` is the one the caller already read (``operators/scope.step_scope``, over its params and
+    ``when``); without it the scope is read here."""
     ti = context["ti"]
     attempt = int(ti.try_number or 1)
     start = utcnow()
@@ -81,26 +81,22 @@ def call_action(op: BaseOperator, context: Any, call: ActionCall, step_ids: Sequ
                     timed_out=isinstance(exc, AirflowTaskTimeout),
                     will_retry=retryable and attempt <= (op.retries or 0),
                     optional=call.optional,
+                    index=call.item_index,
                 ),
             )
         except Exception:  # the original error matters more than the record of it
             op.log.exception("could not record the outcome of %s", call.label)
 
     try:
-        scope = run_scope(context)
-        names = [*scope, *call.extra_scope, RUN_NAME]
-        for step_id in referenced_step_ids(call.params, step_ids, names):
-            value = ti.xcom_pull(task_ids=step_id, key=RETURN_KEY)
-            if value is not None:
-                scope[step_id] = value
-        scope.update(call.extra_scope)
-        scope[RUN_NAME] = run_builtin(context)
+        if scope is None:
+            scope = step_scope(context, plan, [call.params], call.extra_scope)
         try:
             params = resolve(call.params, scope, where=call.where)
         except ReferenceError as exc:
             raise AirflowFailException(f"{call.label}: {exc}") from exc
         action = get_action(call.target, call.action)
-        suffix = ":rollback" if call.is_rollback else ""
+        suffix = f":{call.item_index}" if call.item_index is not None else ""
+        suffix += ":rollback" if call.is_rollback else ""
         ctx = ActionContext(
             target=call.target,
             action=call.action,
@@ -128,7 +124,8 @@ def call_action(op: BaseOperator, context: Any, call: ActionCall, step_ids: Sequ
         record_failure(error_text(exc), exc)
         raise
     record = outcome(
-        status="success", attempt=attempt, start=start, end=utcnow(), params=params, optional=call.optional
+        status="success", attempt=attempt, start=start, end=utcnow(), params=params, optional=call.optional,
+        index=call.item_index,
     )
     push_outcome(ti, record)
     return result

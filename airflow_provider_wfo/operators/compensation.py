@@ -16,6 +16,22 @@ from airflow_provider_wfo.saga.names import ERROR_NAME, FAILED_STEP_NAME, GATE_T
 from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan
 
 
+def compensation_task_kwargs(step: WorkflowStep) -> dict[str, Any]:
+    """The Airflow task arguments of a step's compensation (given to ``partial()`` when mapped)."""
+    rollback = step.rollback
+    if rollback is None:
+        raise ValueError(f"step {step.id!r} has no rollback")
+    kwargs: dict[str, Any] = {
+        "retries": rollback.retry_count,
+        "retry_delay": timedelta(milliseconds=rollback.retry_delay),
+        "retry_policy": retry_policy(),
+        "doc_md": f"Undo **{step.display_name}**: `{rollback.target}.{rollback.action}`",
+    }
+    if rollback.timeout is not None:
+        kwargs["execution_timeout"] = timedelta(milliseconds=rollback.timeout)
+    return kwargs
+
+
 class WfoCompensationOperator(BaseOperator):
     """Runs ``step.rollback`` when the gate chose it. Trigger rule all_done: a failed or skipped
     compensation never stops the others. Scope: run conf, the forward results it references,
@@ -25,15 +41,8 @@ class WfoCompensationOperator(BaseOperator):
     ui_color = "#fde2e1"
 
     def __init__(self, *, step: WorkflowStep, plan: SagaPlan, **kwargs: Any) -> None:
-        rollback = step.rollback
-        if rollback is None:
-            raise ValueError(f"step {step.id!r} has no rollback")
-        kwargs.setdefault("retries", rollback.retry_count)
-        kwargs.setdefault("retry_delay", timedelta(milliseconds=rollback.retry_delay))
-        if rollback.timeout is not None:
-            kwargs.setdefault("execution_timeout", timedelta(milliseconds=rollback.timeout))
-        kwargs.setdefault("retry_policy", retry_policy())
-        kwargs.setdefault("doc_md", f"Undo **{step.display_name}**: `{rollback.target}.{rollback.action}`")
+        for key, value in compensation_task_kwargs(step).items():
+            kwargs.setdefault(key, value)
         super().__init__(**kwargs)
         self.wfo_step = step
         self.wfo_plan = plan
@@ -59,4 +68,4 @@ class WfoCompensationOperator(BaseOperator):
             is_rollback=True,
             extra_scope={ERROR_NAME: decision.error, FAILED_STEP_NAME: decision.failed_step},
         )
-        return call_action(self, context, call, self.wfo_plan.order)
+        return call_action(self, context, call, self.wfo_plan)

@@ -100,8 +100,9 @@ def outcome(
     timed_out: bool = False,
     will_retry: bool = False,
     optional: bool = False,
+    index: int | None = None,
 ) -> dict[str, Any]:
-    return {
+    record = {
         "status": status,
         "attempt": attempt,
         "startTime": iso(start),
@@ -113,6 +114,31 @@ def outcome(
         "optional": optional,
         "params": redact(params) if params is not None else None,
     }
+    if index is not None:  # one item of a forEach step: readers pair outcomes read in bulk by it
+        record["index"] = index
+    return record
+
+
+def skipped_outcome(
+    reason: str, *, condition: Any = None, index: int | None = None, optional: bool = False
+) -> dict[str, Any]:
+    """The record of a step that decided not to run (``when`` false, saga aborted)."""
+    now = utcnow()
+    record: dict[str, Any] = {
+        "status": "skipped",
+        "attempt": 1,
+        "startTime": iso(now),
+        "endTime": iso(now),
+        "duration": 0,
+        "error": None,
+        "optional": optional,
+        "reason": redact_text(reason),
+    }
+    if condition is not None:
+        record["condition"] = redact(condition)
+    if index is not None:
+        record["index"] = index
+    return record
 
 
 def as_json_dict(value: Any, what: str) -> dict[str, Any]:

@@ -35,9 +35,11 @@ class WfoSagaGateOperator(BaseOperator, BranchMixIn):
 
     def decide(self, context: Mapping[str, Any]) -> GateDecision:
         ti = context["ti"]
-        decision = decide(self.wfo_plan, run_task_states(ti))
+        states = run_task_states(ti)
+        decision = decide(self.wfo_plan, states)
         if decision.failing:
-            decision = replace(decision, error=failed_step_error(ti, decision.failed_step))
+            error = failed_step_error(ti, decision.failed_step, self.wfo_plan, states)
+            decision = replace(decision, error=error)
         return decision
 
     def execute(self, context: Any) -> dict[str, object]:

@@ -14,6 +14,11 @@ Rules (DEVELOPERS.md, "Fixed decisions"):
 * ``C(S)`` waits for ``C(T)`` for every ``T`` in ``nearest_rollback_descendants(S)``: the closest steps
   after ``S`` (descending through steps without rollback) that have a rollback. So a step is undone only
   after everything that came after it was undone, and independent branches unwind in parallel.
+* A step whose ``when`` is false ends ``skipped`` and is never compensated; the steps right after a
+  step with ``when`` or ``forEach`` (:attr:`SagaPlan.skip_tolerant`) run after a skip as after a
+  success (Airflow's ``none_failed``), so a condition does not cut a sequence off.
+* A ``forEach`` step is compensated item by item: every item that ended ``success`` is undone, even
+  when another item of the same step failed (``saga/items.py`` reads the items).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from functools import cached_property
 from itertools import pairwise
 from typing import Any, Protocol
 
-from airflow_provider_wfo.saga.names import FAILED, SUCCESS
+from airflow_provider_wfo.saga.items import item_values, items_of, mapped_task_ids, step_states
+from airflow_provider_wfo.saga.names import FAILED, SUCCESS, resolver_task_id
 
 
 class PlanStep(Protocol):
@@ -38,6 +44,12 @@ class PlanStep(Protocol):
 
     @property
     def rollback(self) -> object | None: ...
+
+    @property
+    def when(self) -> object | None: ...
+
+    @property
+    def for_each(self) -> str | None: ...
 
 
 class PlanDefinition(Protocol):
@@ -69,6 +81,29 @@ class SagaPlan:
     compensation_upstream: Mapping[str, tuple[str, ...]]
     continue_on_optional_failure: bool = True
     rollback_on_failure: bool = True
+    #: Steps with a ``when`` condition.
+    conditional: frozenset[str] = frozenset()
+    #: ``forEach`` steps (a resolver task ``foreach.<id>`` plus a mapped task).
+    mapped: frozenset[str] = frozenset()
+
+    def __repr__(self) -> str:
+        # Airflow stores str() of unknown objects passed to a mapped task's partial(); keep it short
+        # (the full repr of a 5000-step plan would be megabytes in every serialized DAG).
+        return f"SagaPlan({self.workflow_id!r}, {len(self.order)} steps)"
+
+    @cached_property
+    def skip_tolerant(self) -> frozenset[str]:
+        """Steps that run when an upstream was skipped (``none_failed``): those right after a step
+        with ``when`` or ``forEach``. Every other step keeps ``all_success``."""
+        skippable = self.conditional | self.mapped
+        if not skippable:
+            return frozenset()
+        return frozenset(s for s in self.order if any(u in skippable for u in self.upstream[s]))
+
+    @cached_property
+    def mapped_task_ids(self) -> frozenset[str]:
+        """Task ids that have one task instance per item: forEach steps and their compensations."""
+        return mapped_task_ids(self.mapped, self.rollback)
 
     @property
     def has_gate(self) -> bool:
@@ -79,6 +114,8 @@ class SagaPlan:
     @cached_property
     def is_chain(self) -> bool:
         """One root and every step waits for exactly the one before it: nothing ever runs beside a step."""
+        if self.mapped:  # the items of a forEach step run beside each other
+            return False
         roots = [s for s in self.order if not self.upstream[s]]
         return len(roots) == 1 and all(
             len(self.upstream[s]) == 1 and self.upstream[s][0] == prev
@@ -94,8 +131,11 @@ class SagaPlan:
         if self.is_chain:
             return ()
         if self.continue_on_optional_failure:
-            return tuple(s for s in self.order if s not in self.optional)
-        return self.order
+            guarded = tuple(s for s in self.order if s not in self.optional)
+        else:
+            guarded = self.order
+        # A forEach step fails in its resolver (a bad list) or in its items (the mapped task).
+        return guarded + tuple(resolver_task_id(s) for s in guarded if s in self.mapped)
 
     @classmethod
     def observed(
@@ -105,6 +145,7 @@ class SagaPlan:
         upstream: Mapping[str, Sequence[str]],
         rollback: Iterable[str],
         optional: Iterable[str] = (),
+        mapped: Iterable[str] = (),
     ) -> SagaPlan:
         """The plan as a reader outside the worker sees it: from a stored DAG's tasks and the recorded
         outcomes (the definition's flags are not stored; the gate's recorded decision carries them)."""
@@ -116,6 +157,7 @@ class SagaPlan:
             optional=frozenset(optional),
             rollback=frozenset(rollback) & ids,
             compensation_upstream={},
+            mapped=frozenset(mapped) & ids,
         )
 
     def ancestors(self, step_id: str) -> frozenset[str]:
@@ -261,11 +303,24 @@ def build_plan(defn: PlanDefinition, upstream: Mapping[str, Sequence[str]]) -> S
         compensation_upstream={s: nearest[s] for s in edges if s in rollback},
         continue_on_optional_failure=defn.continue_on_optional_failure,
         rollback_on_failure=defn.rollback_on_failure,
+        conditional=frozenset(s.id for s in defn.steps if s.when is not None),
+        mapped=frozenset(s.id for s in defn.steps if s.for_each is not None),
     )
 
 
-def decide(plan: SagaPlan, states: Mapping[str, str | None], error: str | None = None) -> GateDecision:
-    """The gate's decision from the final states of the forward tasks."""
+def decide(plan: SagaPlan, raw_states: Mapping[str, str | None], error: str | None = None) -> GateDecision:
+    """The gate's decision from the final states of the forward tasks (``get_task_states`` keys: a
+    forEach step's items as ``<id>_<index>``, see ``saga/items.py``)."""
+    completed_items: set[str] = set()
+    if plan.mapped:
+        items = items_of(plan.mapped_task_ids, raw_states)
+        states = step_states(plan.order, plan.mapped, raw_states, items)
+        completed_items = {
+            s for s in plan.mapped
+            if SUCCESS in item_values(items, s, raw_states).values()
+        }
+    else:
+        states = dict(raw_states)
     counted: list[str] = []
     required_failed = False
     for step_id in plan.order:
@@ -281,7 +336,11 @@ def decide(plan: SagaPlan, states: Mapping[str, str | None], error: str | None =
         return GateDecision(failing=False)
     compensate: tuple[str, ...] = ()
     if required_failed and plan.rollback_on_failure:
-        compensate = tuple(s for s in plan.order if s in plan.rollback and states.get(s) == SUCCESS)
+        compensate = tuple(
+            s for s in plan.order
+            # A forEach step is undone item by item: only when some item completed.
+            if s in plan.rollback and (s in completed_items if s in plan.mapped else states.get(s) == SUCCESS)
+        )
     first_required = next((s for s in counted if s not in plan.optional), counted[0])
     return GateDecision(
         failing=True,

@@ -2,7 +2,7 @@
 
 Shape (XCom key ``wfo_outcome``, a JSON object)::
 
-    {"status": "success" | "failed", "attempt": 1, "startTime": ISO, "endTime": ISO,
+    {"status": "success" | "failed" | "skipped", "attempt": 1, "startTime": ISO, "endTime": ISO,
      "duration": ms, "error": str | None, "timedOut": bool, "willRetry": bool,
      "optional": bool, "params": {resolved params, secrets redacted},
      "result": {a control step's summary: a wait's moments, an approval's answer, a child run} | absent}
@@ -12,6 +12,9 @@ A control step (wait, approval, workflow) also pushes ``wfo_waiting`` before it 
     {"kind": "delay" | "poll" | "approval" | "workflow", "since": ISO, "until": ISO | None,
      "detail": {what it waits for: a URL without its query, the approval's subject and assignees,
                 the child's dag and run id}}
+     "reason": str (skipped only: "condition false", "saga aborted: ..."),
+     "condition": the ``when`` with its operands resolved (skipped by a condition only),
+     "index": map index (one item of a forEach step only)}
 
 The operators write it (``operators/outcome.py``, which applies Airflow's secrets masker); everything
 else reads it through :func:`parse_outcome`. The events listener runs in the task's own process right
@@ -85,6 +88,10 @@ class Outcome:
     #: A control step's summary (its answer, its moments), recorded on success and on failure: a
     #: rejection's "who and why" lives here, since a failed task has no result.
     result: Mapping[str, Any] | None = None
+    #: Why a skipped step did not run ("condition false", "saga aborted: ...").
+    reason: str | None = None
+    #: The item's position, in the outcome of one item of a forEach step.
+    index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,8 @@ def parse_outcome(raw: object) -> Outcome | None:
     params = raw.get("params")
     result = raw.get("result")
     status = raw.get("status")
+    reason = raw.get("reason")
+    index = raw.get("index")
     return Outcome(
         status=str(status) if status else None,
         attempt=attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else 0,
@@ -139,4 +148,6 @@ def parse_outcome(raw: object) -> Outcome | None:
         optional=optional if isinstance(optional, bool) else None,
         params=dict(params) if isinstance(params, Mapping) else None,
         result=dict(result) if isinstance(result, Mapping) else None,
+        reason=str(reason) if reason else None,
+        index=index if isinstance(index, int) and not isinstance(index, bool) and index >= 0 else None,
     )

@@ -16,6 +16,12 @@ Decisions written down (``docs/saga.md``):
   forward steps that finished by completing or failing.
 * A run's duration is Airflow's (DagRun start to end) once the run ended; the result task, which
   runs before that end, reports start to the moment it assembled the result.
+* A skipped step carries the ``reason`` its outcome recorded ("condition false", "saga aborted: ...");
+  one skipped without running (its upstream was skipped or failed) has none.
+* A ``forEach`` step (``saga/items.py`` for its state as a whole) has one :class:`ItemState` per item:
+  its attempts, error and compensation. Its duration is the first item's start to the last item's end;
+  its error is the resolver's (a bad list) or the first failed item's. When a required item failed, the
+  step is FAILED and its completed items are still undone: then ``rollback`` says how that went.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from typing import Any
 
 from airflow_provider_wfo.results import (
     ActionResult,
+    ItemResult,
     Progress,
     RollbackResult,
     StepResult,
@@ -34,13 +41,16 @@ from airflow_provider_wfo.results import (
     WorkflowResult,
     WorkflowStatus,
 )
+from airflow_provider_wfo.saga.items import item_values, items_of, step_state
 from airflow_provider_wfo.saga.names import (
     FAILED,
     FINISHED_STATES,
+    SKIPPED,
     SUCCESS,
     UP_FOR_RETRY,
     WAITING_STATES,
     compensation_task_id,
+    resolver_task_id,
 )
 from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan, decide
 from airflow_provider_wfo.saga.records import Outcome, Waiting
@@ -94,6 +104,21 @@ class CompensationState:
 
 
 @dataclass(frozen=True)
+class ItemState:
+    """One item of a forEach step."""
+
+    index: int
+    status: StepStatus
+    state: str | None
+    attempts: int
+    start: datetime | None
+    end: datetime | None
+    duration: int | None
+    error: str | None
+    rollback: CompensationState | None = None
+
+
+@dataclass(frozen=True)
 class StepState:
     step_id: str
     status: StepStatus
@@ -112,6 +137,18 @@ class StepState:
     waiting: Waiting | None = None
     #: A control step's recorded summary (an approval's answer: who, when, why).
     summary: Mapping[str, Any] | None = None
+    #: Why it was skipped, when its outcome says ("condition false", "saga aborted: ...").
+    reason: str | None = None
+    #: A forEach step's items (None for any other step; empty for an empty list).
+    items: tuple[ItemState, ...] | None = None
+
+    @property
+    def items_done(self) -> tuple[int, int] | None:
+        """(finished items, items) of a forEach step: the "n of m" of progress displays."""
+        if self.items is None:
+            return None
+        done = sum(1 for i in self.items if i.status not in (StepStatus.PENDING, StepStatus.RUNNING))
+        return done, len(self.items)
 
 
 @dataclass(frozen=True)
@@ -267,7 +304,119 @@ def _step(
         rollback=comp,
         waiting=facts.waiting if facts.state in WAITING_STATES else None,
         summary=outcome.result if ran else None,
+        reason=outcome.reason if status == StepStatus.SKIPPED and facts.state == SKIPPED else None,
     )
+
+
+def _item(
+    plan: SagaPlan, step_id: str, index: int, facts: TaskFacts, comp: CompensationState | None, final: bool
+) -> ItemState:
+    one = _step(plan, step_id, facts, comp, final)
+    return ItemState(
+        index=index, status=one.status, state=one.state, attempts=one.attempts, start=one.start,
+        end=one.end, duration=one.duration, error=one.error, rollback=comp,
+    )
+
+
+def _joined_compensation(items: tuple[ItemState, ...], final: bool) -> CompensationState | None:
+    """The compensation of a forEach step as a whole: ROLLED_BACK when every completed item was
+    undone, ROLLBACK_FAILED when one was not, otherwise the first unfinished one's status."""
+    comps = [i.rollback for i in items if i.rollback is not None and i.state == SUCCESS]
+    if not comps:
+        return None
+    statuses = [c.status for c in comps]
+    if all(st == StepStatus.ROLLED_BACK for st in statuses):
+        status = StepStatus.ROLLED_BACK
+    elif StepStatus.ROLLBACK_FAILED in statuses:
+        status = StepStatus.ROLLBACK_FAILED
+    else:
+        status = next(st for st in statuses if st != StepStatus.ROLLED_BACK)
+    errors = [c.error for c in comps if c.error]
+    starts = [c.start for c in comps if c.start is not None]
+    ends = [c.end for c in comps if c.end is not None]
+    start, end = (min(starts) if starts else None), (max(ends) if ends else None)
+    return CompensationState(
+        status=status, state=None, attempts=max(c.attempts for c in comps), duration=ms(start, end),
+        error=errors[0] if errors else None, start=start, end=end,
+    )
+
+
+def _mapped_step(
+    plan: SagaPlan,
+    step_id: str,
+    tasks: Mapping[str, TaskFacts],
+    items: Mapping[str, Mapping[int, str]],
+    compensated: bool,
+    final: bool,
+) -> StepState:
+    """A forEach step from its resolver, its items and their compensations."""
+    empty = TaskFacts()
+    resolver = tasks.get(resolver_task_id(step_id), empty)
+    item_facts = item_values(items, step_id, tasks)
+    comp_facts = item_values(items, compensation_task_id(step_id), tasks) if compensated else {}
+    item_states = tuple(
+        _item(
+            plan, step_id, index, facts,
+            _compensation(comp_facts.get(index, empty), final)
+            if compensated and facts.state == SUCCESS else None,
+            final,
+        )
+        for index, facts in item_facts.items()
+    )
+    whole = step_state(resolver.state, tasks.get(step_id, empty).state, (i.state for i in item_states))
+    rollback = _joined_compensation(item_states, final) if compensated else None
+    optional = step_id in plan.optional
+    if resolver.state != SUCCESS:
+        # The list was never made: the resolver's own outcome (failed, skipped with a reason, ...).
+        one = _step(plan, step_id, resolver, None, final)
+        return replace(one, items=() if one.status == StepStatus.SKIPPED else None, optional=optional)
+    ran = [i for i in item_states if i.state in (SUCCESS, FAILED)]
+    failed = next((i for i in item_states if i.state == FAILED), None)
+    if whole == SUCCESS:
+        status = rollback.status if rollback is not None else StepStatus.COMPLETED
+    elif whole == FAILED:
+        status = StepStatus.FAILED_OPTIONAL if optional else StepStatus.FAILED
+    elif whole in FINISHED_STATES or final:
+        status = rollback.status if rollback is not None else StepStatus.SKIPPED
+    else:
+        status = _live_status(whole)
+    starts = [i.start for i in item_states if i.start is not None] or (
+        [resolver.last_start] if resolver.last_start else []
+    )
+    ends = [i.end for i in ran if i.end is not None]
+    start = min(starts) if starts else None
+    end = max(ends) if ends and whole in FINISHED_STATES else None
+    return StepState(
+        step_id=step_id,
+        status=status,
+        state=whole,
+        optional=optional,
+        attempts=max((i.attempts for i in item_states), default=0),
+        start=start,
+        end=end,
+        duration=ms(start, end),
+        span=ms(start, end),
+        error=failed.error if failed is not None and status in FAILED_STATUSES else None,
+        rollback=rollback,
+        items=item_states,
+    )
+
+
+def _failed_outcome(
+    plan: SagaPlan, tasks: Mapping[str, TaskFacts], items: Mapping[str, Mapping[int, str]], step_id: str
+) -> Outcome | None:
+    """The outcome that tells why a step failed: its own, or a forEach step's resolver's or first
+    failed item's."""
+    if step_id not in plan.mapped:
+        facts = tasks.get(step_id)
+        return facts.outcome if facts is not None else None
+    resolver = tasks.get(resolver_task_id(step_id))
+    if resolver is not None and resolver.state == FAILED:
+        return resolver.outcome
+    for facts in item_values(items, step_id, tasks).values():
+        if facts.state == FAILED:
+            return facts.outcome
+    return None
 
 
 def _last_finished(steps: tuple[StepState, ...]) -> str | None:
@@ -295,23 +444,33 @@ def derive(
     finished last.
     """
     empty = TaskFacts()
+    items = items_of(plan.mapped_task_ids, tasks) if plan.mapped else {}
     if decision is None and final:
-        states = {s: tasks.get(s, empty).state for s in plan.order}
+        states = {k: f.state for k, f in tasks.items()} if plan.mapped else {
+            s: tasks.get(s, empty).state for s in plan.order
+        }
         decision = decide(plan, states)
     if decision is not None and decision.failing and decision.error is None and decision.failed_step:
-        failed = tasks.get(decision.failed_step, empty).outcome
+        failed = _failed_outcome(plan, tasks, items, decision.failed_step)
         told = failed.error if failed and failed.error else f"step {decision.failed_step!r} failed"
         decision = replace(decision, error=told)
     compensated = set(decision.compensate) if decision is not None else set()
     comps = {
-        s: _compensation(tasks.get(compensation_task_id(s), empty), final) for s in compensated
+        s: _compensation(tasks.get(compensation_task_id(s), empty), final)
+        for s in compensated if s not in plan.mapped
     }
     steps = tuple(
-        _step(plan, s, tasks.get(s, empty), comps.get(s), final) for s in plan.order
+        _mapped_step(plan, s, tasks, items, s in compensated, final) if s in plan.mapped
+        else _step(plan, s, tasks.get(s, empty), comps.get(s), final)
+        for s in plan.order
     )
     by_id = {s.step_id: s for s in steps}
     if final and decision is not None:
-        comp_states = {s: tasks.get(compensation_task_id(s), empty).state for s in compensated}
+        comp_states = {
+            s: _compensation_state(by_id[s]) if s in plan.mapped
+            else tasks.get(compensation_task_id(s), empty).state
+            for s in compensated
+        }
         status = workflow_status(decision, comp_states)
     elif any(f.state is not None for f in tasks.values()):
         status = WorkflowStatus.RUNNING
@@ -332,12 +491,27 @@ def derive(
         decision=decision,
         error=error,
         failed_step=decision.failed_step if decision is not None else None,
-        rollback_performed=any(c.state in (SUCCESS, FAILED) for c in comps.values()),
+        rollback_performed=any(c.state in (SUCCESS, FAILED) for c in comps.values()) or any(
+            i.rollback is not None and i.rollback.state in (SUCCESS, FAILED)
+            for s in steps for i in (s.items or ())
+        ),
         start=start,
         end=end,
         duration=ms(start, end),
         by_id=by_id,
     )
+
+
+def _compensation_state(step: StepState) -> str | None:
+    """A forEach step's compensation as one task state: success when every completed item's
+    compensation succeeded."""
+    comps = [i.rollback for i in step.items or () if i.rollback is not None]
+    if not comps:
+        return None
+    states = [c.state for c in comps]
+    if all(st == SUCCESS for st in states):
+        return SUCCESS
+    return next((st for st in states if st != SUCCESS), None) or FAILED
 
 
 def workflow_result(
@@ -366,7 +540,11 @@ def workflow_result(
             )
         value = data.get(s.step_id)
         result = None
-        if s.state == SUCCESS:
+        if s.items is not None:
+            value = {"items": list(value) if isinstance(value, list) else []}
+            if s.state == SUCCESS and s.status in RAN:
+                result = ActionResult(success=True, data=dict(value))
+        elif s.state == SUCCESS:
             result = ActionResult(success=True, data=dict(value or {}))
         elif s.summary is not None and s.status in FAILED_STATUSES:
             # A failed control step still says what happened (who rejected, and why).
@@ -384,6 +562,8 @@ def workflow_result(
             attempts=s.attempts,
             rolled_back=s.status == StepStatus.ROLLED_BACK,
             rollback=rollback,
+            reason=s.reason,
+            items=[_item_result(i) for i in s.items] if s.items is not None else None,
         ))
     return WorkflowResult(
         workflow_id=plan.workflow_id,
@@ -400,4 +580,19 @@ def workflow_result(
         failed_step=run.failed_step,
         dag_id=dag_id,
         run_id=run_id,
+    )
+
+
+def _item_result(item: ItemState) -> ItemResult:
+    rollback = None
+    if item.rollback is not None:
+        rollback = RollbackResult(
+            status=item.rollback.status,
+            attempts=item.rollback.attempts,
+            duration=item.rollback.duration,
+            error=item.rollback.error,
+        )
+    return ItemResult(
+        index=item.index, status=item.status, error=item.error, attempts=item.attempts,
+        duration=item.duration, rollback=rollback,
     )

@@ -8,6 +8,7 @@ the size of the definition.
 * :mod:`.names`: workflow id and fields, step ids, param names, step fields
 * :mod:`.order`: dependencies, cycles, and whether a referenced step is upstream
 * :mod:`.refs`: reference syntax and names
+* :mod:`.step_flow`: ``when`` conditions, ``forEach`` lists, ``maxConcurrency``
 * :mod:`.schedule`: schedule and start date
 * :mod:`.params_schema`: the params' JSON Schemas
 * :mod:`.actions`: each built-in step's params against its action's model
@@ -27,6 +28,7 @@ from airflow_provider_wfo.definition.checks import (
     params_schema,
     refs,
     schedule,
+    step_flow,
 )
 from airflow_provider_wfo.definition.checks.context import Context
 from airflow_provider_wfo.definition.errors import ValidationIssue
@@ -44,6 +46,7 @@ def semantic_issues(data: Mapping[str, Any]) -> list[ValidationIssue]:
     upstream = order.check_dependencies(ctx)
     has_cycle = order.check_cycles(ctx, upstream)
     found = refs.check_references(ctx)
+    found += step_flow.check_step_flow(ctx)
     if not has_cycle:
         order.check_order(ctx, upstream, found)
     schedule.check_schedule(ctx)

@@ -15,7 +15,11 @@ from airflow_provider_wfo.definition.control import RESPONSE_NAME, WAIT
 from airflow_provider_wfo.definition.errors import json_path, suggestion
 from airflow_provider_wfo.definition.references import ReferenceError as RefError
 from airflow_provider_wfo.definition.references import find_references
-from airflow_provider_wfo.definition.rules import BUILTIN_SCOPE_NAMES, RESERVED_SCOPE_NAMES
+from airflow_provider_wfo.definition.rules import (
+    BUILTIN_SCOPE_NAMES,
+    ITEM_SCOPE_NAMES,
+    RESERVED_SCOPE_NAMES,
+)
 
 __all__ = ["StepRef", "check_references"]
 
@@ -55,10 +59,16 @@ def check_references(ctx: Context) -> list[StepRef]:
         # A poll's condition reads the last response as $response (and only there).
         polls = step.get("target") == WAIT and step.get("action") == "poll"
         known = steps_and_params | {RESPONSE_NAME} if polls else steps_and_params
-        for where, ref in _iter_refs(ctx, step.get("params"), base, known):
+        # $item / $index: the current item in a forEach step; nowhere else (unless a param or step).
+        items = set(ITEM_SCOPE_NAMES) if step.get("forEach") is not None else set()
+        for where, ref in _iter_refs(ctx, step.get("params"), base, known | items):
             if polls and ref.name == RESPONSE_NAME and _inside(where, f"{base}.until"):
                 continue
-            if ref.name == own:
+            if ref.name in items:
+                continue
+            if ref.name in ITEM_SCOPE_NAMES and ref.name not in steps_and_params:
+                _no_item(ctx, where, ref.text, ref.name)
+            elif ref.name == own:
                 ctx.add(
                     where,
                     f"{ref.text!r} reads this step's own result, which does not exist while its "
@@ -73,8 +83,13 @@ def check_references(ctx: Context) -> list[StepRef]:
         if not isinstance(rollback, Mapping):
             continue
         base = f"steps[{i}].rollback.params"
-        for where, ref in _iter_refs(ctx, rollback.get("params"), base, rollback_known):
+        for where, ref in _iter_refs(ctx, rollback.get("params"), base, rollback_known | items):
             if ref.name == own or ref.name in RESERVED_SCOPE_NAMES or ref.name in BUILTIN_SCOPE_NAMES:
+                continue
+            if ref.name in items:
+                continue
+            if ref.name in ITEM_SCOPE_NAMES and ref.name not in rollback_known:
+                _no_item(ctx, where, ref.text, ref.name)
                 continue
             if ref.name in ctx.index:
                 if own is not None:
@@ -93,4 +108,12 @@ def _unknown_name(ctx: Context, where: str, text: str, name: str, candidates: se
         where,
         f"{text!r}: {name!r} is neither a step id nor a declared param{suggestion(name, candidates)} "
         "(write $$ for a literal dollar sign)",
+    )
+
+
+def _no_item(ctx: Context, where: str, text: str, name: str) -> None:
+    ctx.add(
+        where,
+        f"{text!r}: ${name} is {ITEM_SCOPE_NAMES[name]}, defined only in a forEach step's params and "
+        "rollback; this step has no forEach",
     )
