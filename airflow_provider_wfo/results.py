@@ -60,6 +60,8 @@ class ItemResult(_Result):
     index: int
     status: StepStatus
     error: str | None = None
+    #: Why a SKIPPED item did not run (``saga aborted: ...`` once another item failed for good).
+    reason: str | None = None
     attempts: int = 0
     duration: int | None = None  # milliseconds
     rollback: RollbackResult | None = None

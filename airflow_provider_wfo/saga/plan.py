@@ -16,7 +16,9 @@ Rules (DEVELOPERS.md, "Fixed decisions"):
   after everything that came after it was undone, and independent branches unwind in parallel.
 * A step whose ``when`` is false ends ``skipped`` and is never compensated; the steps right after a
   step with ``when`` or ``forEach`` (:attr:`SagaPlan.skip_tolerant`) run after a skip as after a
-  success (Airflow's ``none_failed``), so a condition does not cut a sequence off.
+  success (Airflow's ``none_failed``), so a condition does not cut a sequence off. Such a step can
+  be skipped while later steps complete, so compensations also wait past it (see
+  :func:`nearest_rollback_descendants`).
 * A ``forEach`` step is compensated item by item: every item that ended ``success`` is undone, even
   when another item of the same step failed (``saga/items.py`` reads the items).
 """
@@ -264,15 +266,21 @@ def _reverse_topological(upstream: Mapping[str, Sequence[str]]) -> list[str]:
 
 
 def nearest_rollback_descendants(
-    upstream: Mapping[str, Sequence[str]], rollback: Iterable[str]
+    upstream: Mapping[str, Sequence[str]], rollback: Iterable[str], pass_through: Iterable[str] = ()
 ) -> dict[str, tuple[str, ...]]:
     """For every step, the closest downstream steps with a rollback, looking through those without one.
+
+    ``pass_through`` steps (``when``, ``forEach``) can end skipped, or with no item, while the steps
+    after them complete; their compensation is then skipped at once by the gate, so a compensation
+    waiting only for theirs would not wait for the later ones. Looking through them as well (their
+    own compensation and the nearest ones beyond) keeps the reverse order.
 
     One pass in reverse topological order; each step's answer is built from its children's answers, so
     the cost is linear in steps + edges times the answer size (1 for a chain, bounded by the width of
     the DAG otherwise).
     """
     has_rollback = set(rollback)
+    skippable = set(pass_through)
     downstream: dict[str, list[str]] = {s: [] for s in upstream}
     for step_id, parents in upstream.items():
         for parent in parents:
@@ -283,7 +291,7 @@ def nearest_rollback_descendants(
         for child in downstream[step_id]:
             if child in has_rollback:
                 found[child] = None
-            else:
+            if child not in has_rollback or child in skippable:
                 found.update(dict.fromkeys(nearest[child]))
         nearest[step_id] = tuple(found)
     return nearest
@@ -293,7 +301,8 @@ def build_plan(defn: PlanDefinition, upstream: Mapping[str, Sequence[str]]) -> S
     """The plan of ``defn`` whose forward edges are ``upstream`` (``definition.ordering.upstream_ids``)."""
     edges = {s: tuple(parents) for s, parents in upstream.items()}
     rollback = frozenset(s.id for s in defn.steps if s.rollback is not None)
-    nearest = nearest_rollback_descendants(edges, rollback) if rollback else {}
+    pass_through = [s.id for s in defn.steps if s.when is not None or s.for_each is not None]
+    nearest = nearest_rollback_descendants(edges, rollback, pass_through) if rollback else {}
     return SagaPlan(
         workflow_id=defn.id,
         order=tuple(s.id for s in defn.steps),

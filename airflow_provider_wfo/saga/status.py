@@ -116,6 +116,7 @@ class ItemState:
     duration: int | None
     error: str | None
     rollback: CompensationState | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -314,7 +315,7 @@ def _item(
     one = _step(plan, step_id, facts, comp, final)
     return ItemState(
         index=index, status=one.status, state=one.state, attempts=one.attempts, start=one.start,
-        end=one.end, duration=one.duration, error=one.error, rollback=comp,
+        end=one.end, duration=one.duration, error=one.error, rollback=comp, reason=one.reason,
     )
 
 
@@ -593,6 +594,6 @@ def _item_result(item: ItemState) -> ItemResult:
             error=item.rollback.error,
         )
     return ItemResult(
-        index=item.index, status=item.status, error=item.error, attempts=item.attempts,
+        index=item.index, status=item.status, error=item.error, reason=item.reason, attempts=item.attempts,
         duration=item.duration, rollback=rollback,
     )

@@ -53,6 +53,8 @@ def test_valid_conditions_and_for_each() -> None:
          "steps[0].rollback.params.x", "defined only in a forEach step"),
         ([step("book", forEach="$xs"), step("book_1")], "steps[1].id", "clashes with item 1"),
         ([step("book", forEach="$xs"), step("item")], "steps[1].id", "reserved in a workflow with a forEach"),
+        ([{"id": "w", "action": "delay", "target": "wait", "params": {"duration": 5}, "forEach": "$xs"}],
+         "steps[0].forEach", "a wait step cannot"),
     ],
 )
 def test_errors_name_the_place(steps: list[dict[str, Any]], location: str, message: str) -> None:

@@ -75,13 +75,18 @@ def test_a_false_condition_before_a_failure_is_not_compensated(run_workflow: Any
         "steps": [
             step("a", rollback={"of": "$a.id"}),
             step("b", when={">": ["$amount", 10000]}, rollback={"of": "$b.id"}),
-            step("c", rollback={"of": "$c.id"}, params={"fail": "fatal"}),
+            step("c", rollback={"of": "$c.id"}),
+            step("d", rollback={"of": "$d.id"}, params={"fail": "fatal"}),
         ],
     }
     result = run_workflow(defn, {"amount": 5})
     assert result.status == WorkflowStatus.ROLLED_BACK
-    assert statuses(result) == {"a": StepStatus.ROLLED_BACK, "b": StepStatus.SKIPPED, "c": StepStatus.FAILED}
-    assert [c["step"] for c in wfo_calls.read() if c["rollback"]] == ["a"]
+    assert statuses(result) == {
+        "a": StepStatus.ROLLED_BACK, "b": StepStatus.SKIPPED, "c": StepStatus.ROLLED_BACK,
+        "d": StepStatus.FAILED,
+    }
+    # b's compensation is skipped at once, yet a is still undone after c (reverse order past b)
+    assert [c["step"] for c in wfo_calls.read() if c["rollback"]] == ["c", "a"]
 
 
 def test_a_condition_that_cannot_be_evaluated_fails_the_step_with_its_place(run_workflow: Any) -> None:
