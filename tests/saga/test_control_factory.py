@@ -62,7 +62,8 @@ def test_mapped_task_keeps_its_scheduler_arguments(stored: Any) -> None:
 
 def test_trigger_rules_and_edges(stored: Any) -> None:
     def rule(task_id: str) -> str:
-        return str(getattr(stored.get_task(task_id).trigger_rule, "value", stored.get_task(task_id).trigger_rule))
+        value = stored.get_task(task_id).trigger_rule
+        return str(getattr(value, "value", value))
 
     assert rule("high") == "all_success"
     assert rule("foreach.book") == "none_failed"  # after a step with when
@@ -93,6 +94,7 @@ def test_item_operator_takes_the_step_as_stored_json() -> None:
     from airflow_provider_wfo.operators.foreach import WfoItemOperator
 
     model = WorkflowDefinition.model_validate(DEFN)
-    op = WfoItemOperator(task_id="x", step=model.step("book").to_json_dict(), plan=plan_for(model), wfo_item=1)
+    stored_step = model.step("book").to_json_dict()
+    op = WfoItemOperator(task_id="x", step=stored_step, plan=plan_for(model), wfo_item=1)
     assert isinstance(op.wfo_step, WorkflowStep) and op.wfo_step.for_each == "$travellers"
     assert op.retries == 3

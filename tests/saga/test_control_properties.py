@@ -76,7 +76,8 @@ def workflows(draw: st.DrawFn, max_steps: int = 8) -> dict[str, Any]:
             size = draw(st.integers(0, 4))
             step["forEach"] = f"$list{i}"
             step["_items"] = size
-            step["_failing_items"] = sorted(draw(st.sets(st.integers(0, max(size - 1, 0)), max_size=2))) if size else []
+            failing = draw(st.sets(st.integers(0, max(size - 1, 0)), max_size=2)) if size else set()
+            step["_failing_items"] = sorted(failing)
         else:
             step["_failing"] = draw(st.integers(0, 4)) == 0
         steps.append(step)
@@ -95,7 +96,9 @@ def strip(defn: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def parent_states(plan: SagaPlan, states: Mapping[str, str], items: Mapping[str, int], parent: str) -> list[str]:
+def parent_states(
+    plan: SagaPlan, states: Mapping[str, str], items: Mapping[str, int], parent: str
+) -> list[str]:
     """The states of a parent's task instances, as Airflow's trigger rules see them."""
     if parent in plan.mapped and items.get(parent):
         return [states[item_key(parent, i)] for i in range(items[parent])]
@@ -111,7 +114,9 @@ def trigger(rule_none_failed: bool, parents: list[str]) -> str | None:
     return None
 
 
-def simulate(defn: dict[str, Any], plan: SagaPlan, rng: random.Random) -> tuple[dict[str, str], dict[str, Outcome]]:
+def simulate(
+    defn: dict[str, Any], plan: SagaPlan, rng: random.Random
+) -> tuple[dict[str, str], dict[str, Outcome]]:
     """Run the forward tasks of the generated DAG one at a time, in a random ready order."""
     spec = {s["id"]: s for s in defn["steps"]}
     states: dict[str, str] = {}
@@ -197,7 +202,11 @@ def completed_units(plan: SagaPlan, states: Mapping[str, str]) -> set[tuple[str,
 
 
 def compensate(
-    plan: SagaPlan, chosen: tuple[str, ...], states: Mapping[str, str], failing_undo: set[str], rng: random.Random
+    plan: SagaPlan,
+    chosen: tuple[str, ...],
+    states: Mapping[str, str],
+    failing_undo: set[str],
+    rng: random.Random,
 ) -> tuple[dict[str, str], list[tuple[str, int]]]:
     """Compensation task instances in a random order that respects the plan's edges."""
     units = [u for u in completed_units(plan, states) if u[0] in chosen]
@@ -272,10 +281,11 @@ def test_invariants_with_conditions_and_items(defn: dict[str, Any], data: st.Dat
     for step in run.steps:
         s = spec[step.step_id]
         entry = resolver_task_id(step.step_id) if step.step_id in plan.mapped else step.step_id
-        if states[entry] == SKIPPED and s.get("_false") and outcomes.get(entry):
-            if outcomes[entry].reason == "condition false":  # never compensated, said why
-                assert step.status == StepStatus.SKIPPED and step.reason == "condition false"
-                assert step.step_id not in decision.compensate
+        outcome = outcomes.get(entry)
+        if states[entry] == SKIPPED and s.get("_false") and outcome and outcome.reason == "condition false":
+            # skipped by its condition: said why, never compensated
+            assert step.status == StepStatus.SKIPPED and step.reason == "condition false"
+            assert step.step_id not in decision.compensate
         if step.items is not None:
             for item in step.items:
                 state = states[item_key(step.step_id, item.index)]
