@@ -47,10 +47,14 @@ def dag_to_mermaid(dag: Any, defn: WorkflowDefinition, direction: str = "TD") ->
         return f'{nid}["{_label(step.display_name)}{extra}<br/>{step.target}.{step.action}"]'
 
     forward = [s.id for s in defn.steps]
+    # A workflow without any rollback has no gate: workflow_result decides (N+1 tasks).
+    has_gate = GATE_TASK_ID in node_ids
+    decider = GATE_TASK_ID if has_gate else RESULT_TASK_ID
     compensations = [t for t in dag.task_ids if is_compensation_task_id(t)]
     for task_id in forward:
         lines.append(f"    {node(task_id)}")
-    lines.append(f"    {node(GATE_TASK_ID)}")
+    if has_gate:
+        lines.append(f"    {node(GATE_TASK_ID)}")
     if compensations:
         lines.append(f'    subgraph {COMPENSATE_GROUP}["compensate (saga rollback, reverse order)"]')
         for task_id in compensations:
@@ -66,7 +70,7 @@ def dag_to_mermaid(dag: Any, defn: WorkflowDefinition, direction: str = "TD") ->
     # every forward task feeds the gate; drawing only the leaves keeps the picture readable
     leaves = [t for t in forward if not (dag.get_task(t).downstream_task_ids & forward_set)]
     for task_id in leaves:
-        lines.append(f"    {node_ids[task_id]} -. all done .-> {node_ids[GATE_TASK_ID]}")
+        lines.append(f"    {node_ids[task_id]} -. all done .-> {node_ids[decider]}")
     for task_id in compensations:
         lines.append(f"    {node_ids[GATE_TASK_ID]} -. on failure .-> {node_ids[task_id]}")
     for task_id in compensations:
@@ -80,14 +84,15 @@ def dag_to_mermaid(dag: Any, defn: WorkflowDefinition, direction: str = "TD") ->
     ]
     for task_id in comp_leaves:
         lines.append(f"    {node_ids[task_id]} --> {node_ids[RESULT_TASK_ID]}")
-    lines.append(f"    {node_ids[GATE_TASK_ID]} --> {node_ids[RESULT_TASK_ID]}")
+    if has_gate:
+        lines.append(f"    {node_ids[GATE_TASK_ID]} --> {node_ids[RESULT_TASK_ID]}")
     optional = [node_ids[s.id] for s in defn.steps if s.optional]
     lines.append("    classDef undo fill:#fde2e1,stroke:#c0392b")
     lines.append("    classDef gate fill:#fff3cd,stroke:#b7950b")
     lines.append("    classDef optional stroke-dasharray:4 3")
     if compensations:
         lines.append(f"    class {','.join(node_ids[t] for t in compensations)} undo")
-    lines.append(f"    class {node_ids[GATE_TASK_ID]} gate")
+    lines.append(f"    class {node_ids[decider]} gate")
     if optional:
         lines.append(f"    class {','.join(optional)} optional")
     return "\n".join(lines)
