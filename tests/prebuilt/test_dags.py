@@ -14,7 +14,7 @@ WEEKLY = REPO / "dags" / "workflows" / "weekly_report.json"
 
 EXPECTED_TASKS = {
     "wfo_invoice": {"file-drive", "update-sheet", "notify-accounting", "compensate.file-drive"},
-    "wfo_bug_report": {"create-card", "notify-devs", "track-sheet", "compensate.create-card"},
+    "wfo_bug_report": {"create-card", "notify-devs", "page-on-call", "track-sheet", "compensate.create-card"},
     "wfo_meeting": {"create-notion", "notify-attendees", "compensate.create-notion"},
     "wfo_report": {
         "file-report",

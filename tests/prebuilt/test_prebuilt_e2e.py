@@ -203,6 +203,8 @@ def test_bug_report_commits(workspace: Path) -> None:
     assert sorted(stored["labels"]) == ["bug", "high"]
     messages = outbox(workspace)[sent_before:]
     assert [m["channel"] for m in messages] == ["engineering"]
+    assert result.step("page-on-call").status is StepStatus.SKIPPED  # High is not Critical
+    assert result.step("page-on-call").reason == "condition false"
     alert = json.dumps(messages[0], ensure_ascii=False)
     assert "🐛 New Bug Report" in alert and created["url"] in alert
     rows = sheet_rows(workspace, "e2e-bugs-commit")
@@ -215,6 +217,25 @@ def test_bug_report_commits(workspace: Path) -> None:
         created["url"],
     ]
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", rows[-1][0])
+
+
+def test_bug_report_critical_pages_on_call(workspace: Path) -> None:
+    sent_before = len(outbox(workspace))
+    result = handle_bug_report(
+        title="Payments down",
+        description="Checkout returns 500 for every card",
+        severity="Critical",
+        reporter="oncall@example.com",
+        spreadsheet_id="e2e-bugs-critical",
+        deployment="local",
+    )
+    assert result.status is WorkflowStatus.COMPLETED, result.error
+    assert result.step("page-on-call").status is StepStatus.COMPLETED
+    messages = outbox(workspace)[sent_before:]
+    assert sorted(m["channel"] for m in messages) == ["engineering", "on-call"]
+    page_text = json.dumps(next(m for m in messages if m["channel"] == "on-call"), ensure_ascii=False)
+    assert "🚨 Critical bug: Payments down" in page_text
+    assert data(result, "create-card")["url"] in page_text
 
 
 def test_bug_report_rolls_back_when_tracking_fails(workspace: Path, fail_action: Any) -> None:
