@@ -27,6 +27,10 @@ class _LazyFastapiApps:
 
     def __get__(self, instance: object, owner: type | None = None) -> list[dict[str, Any]]:
         if self._apps is None:
+            # The api-server validates trigger conf against our DAGs' param schemas: register the
+            # params dialect (pattern on RE2) there. Only the api-server reads fastapi_apps.
+            import airflow_provider_wfo.definition.params_dialect  # noqa: F401
+
             try:
                 from airflow_provider_wfo.ui.app import create_app
             except ImportError:  # pragma: no cover - fastapi is part of Airflow 3's core

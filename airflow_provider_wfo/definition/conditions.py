@@ -72,12 +72,17 @@ def _schema_defs() -> dict[str, Any]:
     props.update({"and": some, "or": some, "!": one, "!!": one})
     return {
         "Condition": {
-            "description": "A condition: an operator node ({\"op\": operands}, one key; operators "
+            "description": 'A condition: an operator node ({"op": operands}, one key; operators '
             + " ".join(OPERATORS)
             + "), or an operand (a JSON literal, a list, or a reference string such as $check.priority).",
             "anyOf": [
-                {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": props,
-                 "additionalProperties": False},
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "maxProperties": 1,
+                    "properties": props,
+                    "additionalProperties": False,
+                },
                 {"type": ["string", "number", "boolean", "null"]},
                 {"type": "array", "items": cond},
             ],
@@ -121,7 +126,7 @@ def _operator_of(node: Mapping[Any, Any], where: str) -> tuple[str, Any]:
         keys = ", ".join(repr(str(k)) for k in list(node)[:5]) or "none"
         raise ConditionError(
             f"an operator node has exactly one key, the operator; this one has {len(node)} ({keys}). "
-            "Combine conditions with {\"and\": [...]} or {\"or\": [...]}",
+            'Combine conditions with {"and": [...]} or {"or": [...]}',
             where,
         )
     op, args = next(iter(node.items()))
@@ -129,9 +134,7 @@ def _operator_of(node: Mapping[Any, Any], where: str) -> tuple[str, Any]:
     if op not in OPERATORS:
         near = difflib.get_close_matches(op, OPERATORS, n=1, cutoff=0.5)
         hint = f"; did you mean {near[0]!r}?" if near else ""
-        raise ConditionError(
-            f"unknown operator {op[:40]!r}{hint} (operators: {' '.join(OPERATORS)})", where
-        )
+        raise ConditionError(f"unknown operator {op[:40]!r}{hint} (operators: {' '.join(OPERATORS)})", where)
     return op, args
 
 
@@ -187,9 +190,9 @@ def check(cond: Any, where: str = "when") -> list[ConditionError]:
     return issues
 
 
-def references(cond: Any, known: Container[str] | None = None, where: str = "when") -> Iterator[
-    tuple[str, Reference]
-]:
+def references(
+    cond: Any, known: Container[str] | None = None, where: str = "when"
+) -> Iterator[tuple[str, Reference]]:
     """Every reference in a condition's operands, with its path (for the validator's name and order
     checks). Raises :class:`ConditionError` on a malformed reference."""
     try:

@@ -80,8 +80,20 @@ MAX_TEXT = 100_000
 #: request is stored in the trigger table, so such headers and query parameters are refused: the
 #: credentials belong in the connection (``connId``), which the trigger reads by id.
 SENSITIVE_NAMES = (
-    "authorization", "cookie", "token", "secret", "password", "passwd", "passphrase",
-    "api_key", "apikey", "api-key", "private_key", "private-key", "credential", "session",
+    "authorization",
+    "cookie",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "api_key",
+    "apikey",
+    "api-key",
+    "private_key",
+    "private-key",
+    "credential",
+    "session",
 )
 
 _Ms = Annotated[StrictInt, Field(ge=0, le=MAX_WAIT_MS)]
@@ -225,9 +237,7 @@ class PollParams(ControlParams):
         if self.json_body is not None and self.data is not None:
             raise ValueError("give 'json' or 'data', not both")
         if self.resolved(self.interval, self.timeout) and self.timeout <= self.interval:
-            raise ValueError(
-                f"timeout ({self.timeout} ms) must be longer than interval ({self.interval} ms)"
-            )
+            raise ValueError(f"timeout ({self.timeout} ms) must be longer than interval ({self.interval} ms)")
         return self
 
 
@@ -247,7 +257,8 @@ class ApprovalParams(ControlParams):
         Field(max_length=MAX_ASSIGNEES),
     ] = Field(default_factory=list, description="Airflow user ids allowed to answer; empty: any user.")
     timeout: _Ms | None = Field(
-        default=None, description="How long to wait for an answer (ms); none: no limit.")
+        default=None, description="How long to wait for an answer (ms); none: no limit."
+    )
     on_timeout: Literal["reject", "approve"] = Field(
         default="reject", alias="onTimeout", description="The answer taken when the timeout passes."
     )
@@ -376,17 +387,21 @@ def apply_to_schema(schema: dict[str, Any]) -> dict[str, Any]:
         for action, model in actions.items():
             name = f"{target}.{action}.params"
             defs[name] = _model_schema(model)
-            rules.append({
-                "if": {
-                    "properties": {"target": {"const": target}, "action": {"const": action}},
-                    "required": ["target", "action"],
-                },
-                "then": {"properties": {"params": {"$ref": f"#/$defs/{name}"}}},
-            })
-        rules.append({
-            "if": {"properties": {"target": {"const": target}}, "required": ["target"]},
-            "then": {"properties": {"action": {"enum": list(actions)}}},
-        })
+            rules.append(
+                {
+                    "if": {
+                        "properties": {"target": {"const": target}, "action": {"const": action}},
+                        "required": ["target", "action"],
+                    },
+                    "then": {"properties": {"params": {"$ref": f"#/$defs/{name}"}}},
+                }
+            )
+        rules.append(
+            {
+                "if": {"properties": {"target": {"const": target}}, "required": ["target"]},
+                "then": {"properties": {"action": {"enum": list(actions)}}},
+            }
+        )
     step = defs.get("WorkflowStep")
     if isinstance(step, dict):
         step.setdefault("allOf", []).extend(rules)

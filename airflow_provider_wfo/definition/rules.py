@@ -20,6 +20,7 @@ __all__ = [
     "MAX_STEP_ID_LENGTH",
     "MAX_TAG_LENGTH",
     "MAX_YAML_ALIASED_NODES",
+    "MAX_YAML_EXPANDED_CHARS",
     "MAX_YAML_NODES",
     "REFERENCE_NAME",
     "RESERVED_SCOPE_NAMES",
@@ -35,6 +36,9 @@ MAX_NESTING = 100
 MAX_YAML_NODES = 2_000_000
 #: Of which at most this many may come from expanding aliases (each use is a copy).
 MAX_YAML_ALIASED_NODES = 100_000
+#: And the text of every value, aliases expanded, may total at most what a definition file may hold:
+#: one alias of a 1 MB string counts as 1 MB, so a 1.3 MB file cannot expand to gigabytes.
+MAX_YAML_EXPANDED_CHARS = MAX_DEFINITION_BYTES
 
 #: What Airflow accepts as a dag_id / task_id.
 AIRFLOW_ID = re.compile(r"[A-Za-z0-9_.-]+")

@@ -55,5 +55,6 @@ def _condition_schema(generated: dict[str, Any]) -> None:
     defs.update(conditions.JSON_SCHEMA_DEFS)
     when = defs["WorkflowStep"]["properties"]["when"]
     defs["WorkflowStep"]["properties"]["when"] = {
-        "$ref": "#/$defs/Condition", "description": when.get("description", ""),
+        "$ref": "#/$defs/Condition",
+        "description": when.get("description", ""),
     }

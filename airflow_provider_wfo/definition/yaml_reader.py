@@ -3,8 +3,8 @@
 The YAML 1.2 core schema is the one that agrees with JSON: ``yes``/``no``/``on`` stay strings,
 ``10:00`` stays a string, dates stay strings, and mapping keys are always strings. The builder
 works on parser events (no recursion, so no input can exhaust the stack), refuses tags, merge
-keys and more than one document, and counts aliases as the nodes they expand to, so that a small
-file cannot expand into a huge value.
+keys and more than one document, and counts aliases as the nodes and the characters they expand
+to, so that a small file cannot expand into a huge value (many aliases, or a few of a large one).
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ from typing import Any
 import yaml
 
 from airflow_provider_wfo.definition.errors import DOCUMENT
-from airflow_provider_wfo.definition.rules import MAX_NESTING, MAX_YAML_ALIASED_NODES, MAX_YAML_NODES
+from airflow_provider_wfo.definition.rules import (
+    MAX_NESTING,
+    MAX_YAML_ALIASED_NODES,
+    MAX_YAML_EXPANDED_CHARS,
+    MAX_YAML_NODES,
+)
 
 __all__ = ["TAG_PREFIX", "YamlProblem", "build_yaml", "resolve_plain"]
 
@@ -47,6 +52,10 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _YamlLoader = yaml.SafeLoader
 
 _TOO_MANY_NODES = f"the document expands to more than {MAX_YAML_NODES:,} values (aliases included)"
+_TOO_LARGE = (
+    f"the document expands to more than {MAX_YAML_EXPANDED_CHARS:,} characters of values "
+    "(aliases included); write the data out, or use fewer aliases of large values"
+)
 _TOO_DEEP = f"nested too deeply (a definition may nest at most {MAX_NESTING} levels)"
 
 
@@ -112,12 +121,15 @@ def _scalar(event: Any) -> Any:
 class _Frame:
     """An open mapping or sequence, and (for a mapping) the key waiting for its value."""
 
-    __slots__ = ("anchor", "container", "key", "start_nodes")
+    __slots__ = ("anchor", "container", "key", "start_chars", "start_nodes")
 
-    def __init__(self, container: dict[str, Any] | list[Any], anchor: str | None, start_nodes: int) -> None:
+    def __init__(
+        self, container: dict[str, Any] | list[Any], anchor: str | None, start_nodes: int, start_chars: int
+    ) -> None:
         self.container = container
         self.anchor = anchor
         self.start_nodes = start_nodes
+        self.start_chars = start_chars
         self.key: str | None = None
 
 
@@ -126,9 +138,11 @@ class _Builder:
 
     def __init__(self) -> None:
         self.stack: list[_Frame] = []
-        #: anchor -> (value, how many nodes it counts for when aliased)
-        self.anchors: dict[str, tuple[Any, int]] = {}
+        #: anchor -> (value, how many nodes and characters it counts for when aliased)
+        self.anchors: dict[str, tuple[Any, int, int]] = {}
         self.nodes = 0
+        #: characters of every scalar so far, aliases expanded (what the value costs once copied)
+        self.chars = 0
         self.aliased = 0
         self.documents = 0
         self.root: Any = None
@@ -161,14 +175,20 @@ class _Builder:
         if self.documents > 1:
             raise YamlProblem(event.start_mark, "only one YAML document per file")
 
+    def count_chars(self, size: int, mark: Any) -> None:
+        self.chars += size
+        if self.chars > MAX_YAML_EXPANDED_CHARS:
+            raise YamlProblem(mark, _TOO_LARGE)
+
     def on_scalar(self, event: Any) -> None:
         self.nodes += 1
+        self.count_chars(len(event.value) + 1, event.start_mark)
         is_key = self.in_key_position()
         if is_key and event.value == "<<" and not event.style and event.tag is None:
             raise YamlProblem(event.start_mark, "YAML merge keys (<<) are not supported; write the keys out")
         value = event.value if is_key else _scalar(event)
         if event.anchor:
-            self.anchors[event.anchor] = (value, 1)
+            self.anchors[event.anchor] = (value, 1, len(event.value) + 1)
         self.add(value, event.start_mark, event.value if is_key else None)
 
     def on_collection_start(self, event: Any) -> None:
@@ -182,19 +202,24 @@ class _Builder:
         self.nodes += 1
         container: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
         self.add(container, event.start_mark, None)
-        self.stack.append(_Frame(container, event.anchor, self.nodes))
+        self.stack.append(_Frame(container, event.anchor, self.nodes, self.chars))
 
     def on_collection_end(self, event: Any) -> None:
         frame = self.stack.pop()
         if frame.anchor:
-            self.anchors[frame.anchor] = (frame.container, self.nodes - frame.start_nodes + 1)
+            self.anchors[frame.anchor] = (
+                frame.container,
+                self.nodes - frame.start_nodes + 1,
+                self.chars - frame.start_chars,
+            )
 
     def on_alias(self, event: Any) -> None:
         if event.anchor not in self.anchors:
             raise YamlProblem(event.start_mark, f"unknown alias *{event.anchor}")
-        value, size = self.anchors[event.anchor]
+        value, size, chars = self.anchors[event.anchor]
         self.nodes += size
         self.aliased += size
+        self.count_chars(chars, event.start_mark)
         if self.aliased > MAX_YAML_ALIASED_NODES:  # refused before anything is copied
             raise YamlProblem(
                 event.start_mark,

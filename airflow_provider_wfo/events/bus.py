@@ -71,8 +71,11 @@ class WorkflowEventBus:
             try:
                 handler(event)
             except Exception:
-                log.exception("wfo event handler %r failed on %s; the workflow is not affected",
-                              handler, event.type.value)
+                log.exception(
+                    "wfo event handler %r failed on %s; the workflow is not affected",
+                    handler,
+                    event.type.value,
+                )
 
 
 workflow_events = WorkflowEventBus()

@@ -241,11 +241,16 @@ def _maybe_dag_test_start(view: _TaskView) -> None:
         if key in _started_runs:
             return
         _started_runs.add(key)
-    publish(WorkflowEvent(
-        type=WorkflowEventType.WORKFLOW_STARTED, workflow_id=view.dag_id, workflow_name=view.name,
-        dag_id=view.dag_id, run_id=view.run_id,
-        progress=started_progress(len(forward_task_ids(view.dag))),
-    ))
+    publish(
+        WorkflowEvent(
+            type=WorkflowEventType.WORKFLOW_STARTED,
+            workflow_id=view.dag_id,
+            workflow_name=view.name,
+            dag_id=view.dag_id,
+            run_id=view.run_id,
+            progress=started_progress(len(forward_task_ids(view.dag))),
+        )
+    )
 
 
 @hookimpl
@@ -282,19 +287,24 @@ def _on_success(task_instance: Any) -> None:
         decision = GateDecision.from_xcom(view.xcom(GATE_TASK_ID, RETURN_KEY))
         if decision is not None and decision.failing and decision.compensate:
             failed_step = decision.failed_step
-            publish(view.event(
-                WorkflowEventType.ROLLBACK_STARTED,
-                step_id=failed_step,
-                step_name=step_name(view.dag, failed_step) if failed_step else None,
-                error=_redacted_error(decision.error),
-            ))
+            publish(
+                view.event(
+                    WorkflowEventType.ROLLBACK_STARTED,
+                    step_id=failed_step,
+                    step_name=step_name(view.dag, failed_step) if failed_step else None,
+                    error=_redacted_error(decision.error),
+                )
+            )
 
 
 def _publish_progress(view: _TaskView, own_state: str) -> None:
     progress = view.progress(own_state)
     if progress is not None:
-        publish(view.event(WorkflowEventType.WORKFLOW_PROGRESS, progress=progress, attempt=None,
-                           task_id=view.task_id))
+        publish(
+            view.event(
+                WorkflowEventType.WORKFLOW_PROGRESS, progress=progress, attempt=None, task_id=view.task_id
+            )
+        )
 
 
 @hookimpl
@@ -368,7 +378,10 @@ def _result_of(dag_run: Any) -> Mapping[str, Any]:
 
     session = _session(dag_run)
     query = XComModel.get_many(
-        run_id=dag_run.run_id, key=RETURN_KEY, dag_ids=dag_run.dag_id, task_ids=RESULT_TASK_ID,
+        run_id=dag_run.run_id,
+        key=RETURN_KEY,
+        dag_ids=dag_run.dag_id,
+        task_ids=RESULT_TASK_ID,
     )
     if session is None:
         from airflow.utils.session import create_session
@@ -388,8 +401,12 @@ def _run_event(
 ) -> WorkflowEvent:
     dag = _run_dag(dag_run)
     return WorkflowEvent(
-        type=type_, workflow_id=dag_run.dag_id, workflow_name=name or workflow_name(dag, dag_run.dag_id),
-        dag_id=dag_run.dag_id, run_id=dag_run.run_id, **fields,
+        type=type_,
+        workflow_id=dag_run.dag_id,
+        workflow_name=name or workflow_name(dag, dag_run.dag_id),
+        dag_id=dag_run.dag_id,
+        run_id=dag_run.run_id,
+        **fields,
     )
 
 
@@ -450,19 +467,28 @@ def _on_run_finished(dag_run: Any, success: bool) -> None:
     failed_step = result.get("failedStep")
     name = result.get("workflowName")
     common: dict[str, Any] = {
-        "duration": duration, "error": error, "status": status, "name": str(name) if name else None,
+        "duration": duration,
+        "error": error,
+        "status": status,
+        "name": str(name) if name else None,
     }
     if result.get("rollbackPerformed"):
-        publish(_run_event(
-            dag_run,
-            WorkflowEventType.ROLLBACK_FAILED if status == WorkflowStatus.ROLLBACK_FAILED.value
-            else WorkflowEventType.ROLLBACK_COMPLETED,
-            step_id=str(failed_step) if failed_step else None,
-            **common,
-        ))
+        publish(
+            _run_event(
+                dag_run,
+                WorkflowEventType.ROLLBACK_FAILED
+                if status == WorkflowStatus.ROLLBACK_FAILED.value
+                else WorkflowEventType.ROLLBACK_COMPLETED,
+                step_id=str(failed_step) if failed_step else None,
+                **common,
+            )
+        )
     completed = success and status == WorkflowStatus.COMPLETED.value
-    publish(_run_event(
-        dag_run,
-        WorkflowEventType.WORKFLOW_COMPLETED if completed else WorkflowEventType.WORKFLOW_FAILED,
-        progress=progress, **common,
-    ))
+    publish(
+        _run_event(
+            dag_run,
+            WorkflowEventType.WORKFLOW_COMPLETED if completed else WorkflowEventType.WORKFLOW_FAILED,
+            progress=progress,
+            **common,
+        )
+    )

@@ -24,8 +24,10 @@ def replay(
 ) -> list[WorkflowEvent]:
     """The events of ``trace`` in the order the listener emitted them."""
     base: dict[str, Any] = {
-        "workflow_id": trace.workflow_id, "workflow_name": trace.workflow_name,
-        "dag_id": trace.dag_id, "run_id": trace.run_id,
+        "workflow_id": trace.workflow_id,
+        "workflow_name": trace.workflow_name,
+        "dag_id": trace.dag_id,
+        "run_id": trace.run_id,
     }
     timeline: list[tuple[datetime, int, WorkflowEvent]] = []
     seq = 0
@@ -41,8 +43,12 @@ def replay(
 
     terminal: list[tuple[datetime, str, str]] = []
     for task in [*trace.steps, *trace.compensations.values()]:
-        who = {"step_id": task.step_id, "step_name": task.step_name, "task_id": task.task_id,
-               "phase": task.phase}
+        who = {
+            "step_id": task.step_id,
+            "step_name": task.step_name,
+            "task_id": task.task_id,
+            "phase": task.phase,
+        }
         for i, attempt in enumerate(task.attempts):
             last = i == len(task.attempts) - 1
             fields = {**who, "attempt": attempt.attempt}
@@ -56,14 +62,22 @@ def replay(
             if not last:
                 add(attempt.end_time, WorkflowEventType.STEP_RETRYING, **done)
             elif task.state == SUCCESS:
-                add(attempt.end_time, WorkflowEventType.STEP_COMPLETED if task.phase is StepPhase.FORWARD
-                    else WorkflowEventType.STEP_ROLLED_BACK, **done)
+                add(
+                    attempt.end_time,
+                    WorkflowEventType.STEP_COMPLETED
+                    if task.phase is StepPhase.FORWARD
+                    else WorkflowEventType.STEP_ROLLED_BACK,
+                    **done,
+                )
             elif task.state == FAILED:
                 add(attempt.end_time, WorkflowEventType.STEP_FAILED, **done)
             elif task.state == SKIPPED and task.phase is StepPhase.FORWARD:
                 add(attempt.end_time, WorkflowEventType.STEP_SKIPPED, **fields)
-            if last and task.phase is StepPhase.FORWARD and attempt.end_time is not None and task.state in (
-                SUCCESS, FAILED, SKIPPED
+            if (
+                last
+                and task.phase is StepPhase.FORWARD
+                and attempt.end_time is not None
+                and task.state in (SUCCESS, FAILED, SKIPPED)
             ):
                 terminal.append((attempt.end_time, task.task_id, str(task.state)))
 
@@ -71,25 +85,46 @@ def replay(
     names = {s.task_id: s.step_name for s in trace.steps}
     for at, task_id, state in sorted(terminal):
         progress = step_progress(plan, task_id, state, names[task_id])
-        add(at, WorkflowEventType.WORKFLOW_PROGRESS, step_id=task_id, step_name=names[task_id],
-            task_id=task_id, phase=StepPhase.FORWARD, progress=progress)
+        add(
+            at,
+            WorkflowEventType.WORKFLOW_PROGRESS,
+            step_id=task_id,
+            step_name=names[task_id],
+            task_id=task_id,
+            phase=StepPhase.FORWARD,
+            progress=progress,
+        )
 
     gate = current.get(GATE_TASK_ID)
     if gate and trace.decision and trace.decision.get("failing") and trace.decision.get("compensate"):
         failed = trace.decision.get("failedStep")
-        add(gate.get("end_date"), WorkflowEventType.ROLLBACK_STARTED,
-            step_id=str(failed) if failed else None, step_name=names.get(str(failed)) if failed else None,
-            error=redact_text(str(trace.decision.get("error"))) if trace.decision.get("error") else None)
+        add(
+            gate.get("end_date"),
+            WorkflowEventType.ROLLBACK_STARTED,
+            step_id=str(failed) if failed else None,
+            step_name=names.get(str(failed)) if failed else None,
+            error=redact_text(str(trace.decision.get("error"))) if trace.decision.get("error") else None,
+        )
 
     end = trace.end_time
     if end is not None and trace.state in ("success", "failed"):
         common = {"duration": trace.duration, "error": trace.error, "status": trace.status}
         if trace.rollback_performed:
-            add(end, WorkflowEventType.ROLLBACK_FAILED if trace.status == "ROLLBACK_FAILED"
-                else WorkflowEventType.ROLLBACK_COMPLETED, step_id=trace.failed_step, **common)
+            add(
+                end,
+                WorkflowEventType.ROLLBACK_FAILED
+                if trace.status == "ROLLBACK_FAILED"
+                else WorkflowEventType.ROLLBACK_COMPLETED,
+                step_id=trace.failed_step,
+                **common,
+            )
         completed = trace.state == SUCCESS and trace.status == WorkflowStatus.COMPLETED.value
-        add(end, WorkflowEventType.WORKFLOW_COMPLETED if completed else WorkflowEventType.WORKFLOW_FAILED,
-            progress=trace.progress, **common)
+        add(
+            end,
+            WorkflowEventType.WORKFLOW_COMPLETED if completed else WorkflowEventType.WORKFLOW_FAILED,
+            progress=trace.progress,
+            **common,
+        )
     # Events of one instant keep the order they were added in (started before progress, etc.).
     timeline.sort(key=lambda item: (item[0], _rank(item[2].type), item[1]))
     return [event for _, _, event in timeline]

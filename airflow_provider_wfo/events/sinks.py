@@ -58,7 +58,9 @@ class LogSink:
         data = event.to_json_dict()
         self.logger.log(
             self.level,
-            "wfo event %s %s", event.type.value, json.dumps(data, sort_keys=True),
+            "wfo event %s %s",
+            event.type.value,
+            json.dumps(data, sort_keys=True),
             extra={"wfo_event": data},
         )
 
@@ -103,8 +105,12 @@ class QueuedSink:
             self.queue.put_nowait(event)
         except queue.Full:
             self.dropped += 1
-            log.warning("wfo event sink %r queue full: dropped %s (%d dropped so far)",
-                        self.inner, event.type.value, self.dropped)
+            log.warning(
+                "wfo event sink %r queue full: dropped %s (%d dropped so far)",
+                self.inner,
+                event.type.value,
+                self.dropped,
+            )
 
     def _drain(self) -> None:
         while True:
@@ -115,8 +121,12 @@ class QueuedSink:
                 self.inner.send(event)
             except Exception as exc:
                 # An unreachable endpoint is an expected condition, not a bug: one line, no traceback.
-                log.warning("wfo event sink %r failed; event %s lost: %s", self.inner,
-                            event.type.value if event else None, exc)
+                log.warning(
+                    "wfo event sink %r failed; event %s lost: %s",
+                    self.inner,
+                    event.type.value if event else None,
+                    exc,
+                )
             finally:
                 self.queue.task_done()
 
@@ -131,8 +141,11 @@ class QueuedSink:
 
     def close(self, timeout: float = 5.0) -> None:
         if not self.flush(timeout):
-            log.warning("wfo event sink %r: %d events not delivered before shutdown",
-                        self.inner, self.queue.unfinished_tasks)
+            log.warning(
+                "wfo event sink %r: %d events not delivered before shutdown",
+                self.inner,
+                self.queue.unfinished_tasks,
+            )
         with contextlib.suppress(queue.Full):
             self.queue.put_nowait(None)
 
@@ -159,7 +172,9 @@ class WebhookSink:
             if attempt:
                 time.sleep(self.backoff * (2 ** (attempt - 1)))
             request = urllib.request.Request(  # noqa: S310 (scheme checked in __init__)
-                self.url, data=body, method="POST",
+                self.url,
+                data=body,
+                method="POST",
                 headers={"Content-Type": "application/json", "User-Agent": "airflow-provider-wfo"},
             )
             try:
@@ -270,8 +285,9 @@ class SinkRegistry:
             try:
                 sink.send(event)
             except Exception:
-                log.exception("wfo event sink %r failed on %s; the workflow is not affected",
-                              sink, event.type.value)
+                log.exception(
+                    "wfo event sink %r failed on %s; the workflow is not affected", sink, event.type.value
+                )
 
     def flush(self, timeout: float = 5.0) -> None:
         """Give queued sinks up to ``timeout`` seconds (in total) to deliver; called before a task exits."""

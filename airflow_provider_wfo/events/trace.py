@@ -137,14 +137,18 @@ def _build(dag_id: str, run_id: str, session: Any) -> RunTrace:
     dag_run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
     if dag_run is None:
         raise TraceNotFound(f"no run {run_id!r} of DAG {dag_id!r}")
-    tis = list(session.scalars(
-        select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
-    ))
-    history = list(session.scalars(
-        select(TaskInstanceHistory).where(
-            TaskInstanceHistory.dag_id == dag_id, TaskInstanceHistory.run_id == run_id
+    tis = list(
+        session.scalars(
+            select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
         )
-    ))
+    )
+    history = list(
+        session.scalars(
+            select(TaskInstanceHistory).where(
+                TaskInstanceHistory.dag_id == dag_id, TaskInstanceHistory.run_id == run_id
+            )
+        )
+    )
     dag = None
     try:
         from airflow.models.dagbag import DBDagBag
@@ -230,15 +234,17 @@ def _attempts(
             error = outcome.error
         elif r.get("state") in (UP_FOR_RETRY, "failed"):
             error = r.get("retry_reason")
-        attempts.append(Attempt(
-            attempt=number,
-            state="failed" if r.get("state") == UP_FOR_RETRY else r.get("state"),
-            start_time=r.get("start_date"),
-            end_time=r.get("end_date"),
-            duration=ms(r.get("start_date"), r.get("end_date")),
-            error=redact_text(str(error)) if error else None,
-            hostname=r.get("hostname"),
-        ))
+        attempts.append(
+            Attempt(
+                attempt=number,
+                state="failed" if r.get("state") == UP_FOR_RETRY else r.get("state"),
+                start_time=r.get("start_date"),
+                end_time=r.get("end_date"),
+                duration=ms(r.get("start_date"), r.get("end_date")),
+                error=redact_text(str(error)) if error else None,
+                hostname=r.get("hostname"),
+            )
+        )
     return attempts
 
 
@@ -323,11 +329,17 @@ def assemble(
         params = outcome.params if outcome is not None else None
         failed = bool(task_attempts) and current[task_id].get("state") == "failed"
         return TraceTask(
-            step_id=step_id, step_name=names.get(step_id, step_id), task_id=task_id, phase=phase,
-            state=current[task_id].get("state"), status=status, attempts=task_attempts,
+            step_id=step_id,
+            step_name=names.get(step_id, step_id),
+            task_id=task_id,
+            phase=phase,
+            state=current[task_id].get("state"),
+            status=status,
+            attempts=task_attempts,
             start_time=task_attempts[0].start_time if task_attempts else None,
             end_time=task_attempts[-1].end_time if task_attempts else None,
-            duration=duration, span=span,
+            duration=duration,
+            span=span,
             error=task_attempts[-1].error if failed else None,
             params=redact(dict(params)) if params is not None else None,
             upstream=[u for u in upstream.get(task_id, []) if is_forward_task_id(u)],
@@ -335,12 +347,20 @@ def assemble(
 
     raw_decision = xcoms.get((GATE_TASK_ID, RETURN_KEY))
     trace = RunTrace(
-        dag_id=dag_id, run_id=run_id, workflow_id=dag_id,
+        dag_id=dag_id,
+        run_id=run_id,
+        workflow_id=dag_id,
         workflow_name=str(result.get("workflowName") or dag_display_name or dag_id),
-        state=run_state, status=run.status.value, start_time=run_start, end_time=run_end,
-        duration=run.duration, error=redact_text(run.error) if run.error else None,
-        failed_step=run.failed_step, rollback_performed=run.rollback_performed,
-        conf=redact(dict(conf)), progress=run.progress,
+        state=run_state,
+        status=run.status.value,
+        start_time=run_start,
+        end_time=run_end,
+        duration=run.duration,
+        error=redact_text(run.error) if run.error else None,
+        failed_step=run.failed_step,
+        rollback_performed=run.rollback_performed,
+        conf=redact(dict(conf)),
+        progress=run.progress,
         steps=[task_trace(t) for t in forward_ids],
         compensations={step_id_of(t): task_trace(t) for t in current if is_compensation_task_id(t)},
         decision=redact(dict(raw_decision)) if isinstance(raw_decision, Mapping) else None,
@@ -373,4 +393,3 @@ def _ordered(current: Mapping[str, Any], upstream: Mapping[str, list[str]]) -> l
             order.append(t)
             del remaining[t]
     return order
-

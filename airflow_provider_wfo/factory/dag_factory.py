@@ -25,6 +25,7 @@ from typing import Any
 from airflow.sdk import DAG, Param, TaskGroup, TriggerRule
 
 from airflow_provider_wfo.definition.models import WorkflowDefinition
+from airflow_provider_wfo.definition.params_dialect import with_dialect
 from airflow_provider_wfo.factory.mapping import for_each_compensation, for_each_tasks, forward_trigger_rule
 from airflow_provider_wfo.factory.plan import plan_for
 from airflow_provider_wfo.operators.compensation import WfoCompensationOperator
@@ -83,7 +84,8 @@ def _doc_md(defn: WorkflowDefinition, plan: SagaPlan) -> str:
 def _params(defn: WorkflowDefinition) -> dict[str, Param]:
     params: dict[str, Param] = {}
     for name, schema in defn.params.items():
-        spec: dict[str, Any] = dict(schema)
+        # The params dialect: Airflow's jsonschema then runs `pattern` on RE2 (params_dialect.py).
+        spec: dict[str, Any] = with_dialect(schema)
         params[name] = Param(**spec)
     return params
 

@@ -124,7 +124,12 @@ def call_action(
         record_failure(error_text(exc), exc)
         raise
     record = outcome(
-        status="success", attempt=attempt, start=start, end=utcnow(), params=params, optional=call.optional,
+        status="success",
+        attempt=attempt,
+        start=start,
+        end=utcnow(),
+        params=params,
+        optional=call.optional,
         index=call.item_index,
     )
     push_outcome(ti, record)

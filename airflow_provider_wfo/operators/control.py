@@ -90,8 +90,14 @@ def record(
     """Push ``wfo_outcome`` (with a control step's summary); never hides the error it records."""
     try:
         rec = outcome(
-            status=status, attempt=int(ti.try_number or 1), start=start, end=utcnow(), error=error,
-            params=params, optional=optional, will_retry=will_retry,
+            status=status,
+            attempt=int(ti.try_number or 1),
+            start=start,
+            end=utcnow(),
+            error=error,
+            params=params,
+            optional=optional,
+            will_retry=will_retry,
         )
         if result is not None:
             rec["result"] = redact(dict(result))

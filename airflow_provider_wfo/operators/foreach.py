@@ -99,15 +99,29 @@ class WfoForEachOperator(BaseOperator):
         try:
             items = self._items(scope)
         except AirflowFailException as exc:
-            push_outcome(ti, outcome(
-                status="failed", attempt=int(ti.try_number or 1), start=start, end=utcnow(),
-                error=str(exc), optional=step.optional,
-            ))
+            push_outcome(
+                ti,
+                outcome(
+                    status="failed",
+                    attempt=int(ti.try_number or 1),
+                    start=start,
+                    end=utcnow(),
+                    error=str(exc),
+                    optional=step.optional,
+                ),
+            )
             raise
-        push_outcome(ti, outcome(
-            status="success", attempt=int(ti.try_number or 1), start=start, end=utcnow(),
-            params={"items": len(items)}, optional=step.optional,
-        ))
+        push_outcome(
+            ti,
+            outcome(
+                status="success",
+                attempt=int(ti.try_number or 1),
+                start=start,
+                end=utcnow(),
+                params={"items": len(items)},
+                optional=step.optional,
+            ),
+        )
         self.log.info("step %r runs over %d item(s)", step.id, len(items))
         return items
 

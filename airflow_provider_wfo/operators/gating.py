@@ -60,13 +60,22 @@ def check_when(context: Mapping[str, Any], step: WorkflowStep, scope: Mapping[st
     except conditions.ConditionError as exc:
         ti = context["ti"]
         error = f"{where}: {exc}"
-        push_outcome(ti, outcome(
-            status="failed", attempt=int(ti.try_number or 1), start=start, end=utcnow(), error=error,
-            optional=step.optional,
-        ))
+        push_outcome(
+            ti,
+            outcome(
+                status="failed",
+                attempt=int(ti.try_number or 1),
+                start=start,
+                end=utcnow(),
+                error=error,
+                optional=step.optional,
+            ),
+        )
         raise AirflowFailException(error) from exc
     if not holds:
         skip(
-            context["ti"], CONDITION_FALSE, condition=conditions.resolved(step.when, scope),
+            context["ti"],
+            CONDITION_FALSE,
+            condition=conditions.resolved(step.when, scope),
             optional=step.optional,
         )

@@ -74,9 +74,14 @@ def failed_step_error(
 
 
 def _mapped_facts(
-    ti: Any, plan: SagaPlan, step_id: str, states: Mapping[str, str | None],
-    items: Mapping[str, Mapping[int, str]], compensated: bool,
-    facts: dict[str, TaskFacts], data: dict[str, Any],
+    ti: Any,
+    plan: SagaPlan,
+    step_id: str,
+    states: Mapping[str, str | None],
+    items: Mapping[str, Mapping[int, str]],
+    compensated: bool,
+    facts: dict[str, TaskFacts],
+    data: dict[str, Any],
 ) -> None:
     resolver = resolver_task_id(step_id)
     state = states.get(resolver)

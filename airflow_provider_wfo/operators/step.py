@@ -88,4 +88,3 @@ class WfoStepOperator(BaseOperator):
             optional=step.optional,
         )
         return call_action(self, context, call, self.wfo_plan, scope)
-

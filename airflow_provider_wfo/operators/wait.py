@@ -84,8 +84,15 @@ class WfoWaitOperator(WfoStepOperator):
         )
         if moment <= start:
             result = {"waitedUntil": moment.isoformat(), "resumedAt": start.isoformat()}
-            record(self, ti, status="success", start=start, params=params, result=result,
-                   optional=self.wfo_step.optional)
+            record(
+                self,
+                ti,
+                status="success",
+                start=start,
+                params=params,
+                result=result,
+                optional=self.wfo_step.optional,
+            )
             return result
         push_waiting(ti, "delay", moment, {})
         self.log.info("waiting until %s, on the triggerer", moment.isoformat())
@@ -102,13 +109,22 @@ class WfoWaitOperator(WfoStepOperator):
 
         deadline = start + timedelta(milliseconds=model.timeout)
         request = {
-            "method": model.method, "url": model.url, "endpoint": model.endpoint,
-            "headers": model.headers, "query": model.query, "json": model.json_body, "data": model.data,
+            "method": model.method,
+            "url": model.url,
+            "endpoint": model.endpoint,
+            "headers": model.headers,
+            "query": model.query,
+            "json": model.json_body,
+            "data": model.data,
         }
         shown = safe_url(model.url) if model.url else model.endpoint
         push_waiting(ti, "poll", deadline, {"request": shown, "interval": model.interval})
-        self.log.info("polling %s every %d ms until the condition holds (at most until %s)",
-                      shown, model.interval, deadline.isoformat())
+        self.log.info(
+            "polling %s every %d ms until the condition holds (at most until %s)",
+            shown,
+            model.interval,
+            deadline.isoformat(),
+        )
         self.defer(
             trigger=WfoWaitTrigger(
                 mode="poll",
@@ -141,8 +157,13 @@ class WfoWaitOperator(WfoStepOperator):
         if status == "done":
             result = dict(summary)
             if response is not None:
-                result.update({k: response[k] for k in ("status", "ok", "headers", "body", "bodyTruncated")
-                               if k in response})
+                result.update(
+                    {
+                        k: response[k]
+                        for k in ("status", "ok", "headers", "body", "bodyTruncated")
+                        if k in response
+                    }
+                )
             record(self, ti, status="success", start=start, result=summary, optional=step.optional)
             return result
         if status == "timeout":
@@ -152,14 +173,21 @@ class WfoWaitOperator(WfoStepOperator):
             told = f"wait timed out after {polls} polls (timeout {timeout} ms){last}"
             if error:
                 told += f"; last error: {error}"
-            record(self, ti, status="failed", start=start, error=told, result=summary,
-                   optional=step.optional)
+            record(self, ti, status="failed", start=start, error=told, result=summary, optional=step.optional)
             raise AirflowFailException(f"step {step.id!r}: {told}")
         error = str(event.get("error") or f"the wait ended with {status!r}")
         retryable = bool(event.get("retryable"))
         will_retry = retryable and int(ti.try_number or 1) <= (self.retries or 0)
-        record(self, ti, status="failed", start=start, error=error, result=summary,
-               optional=step.optional, will_retry=will_retry)
+        record(
+            self,
+            ti,
+            status="failed",
+            start=start,
+            error=error,
+            result=summary,
+            optional=step.optional,
+            will_retry=will_retry,
+        )
         if retryable:
             raise WaitFailed(f"step {step.id!r}: {error}")
         raise AirflowFailException(f"step {step.id!r}: {error}")

@@ -65,9 +65,7 @@ def item_values(
     return {index: values[keys[index]] for index in sorted(keys)}
 
 
-def step_state(
-    resolver: str | None, plain: str | None, item_states: Iterable[str | None]
-) -> str | None:
+def step_state(resolver: str | None, plain: str | None, item_states: Iterable[str | None]) -> str | None:
     """A forEach step's state as a whole (see the module doc)."""
     if resolver != SUCCESS:
         return resolver
@@ -86,7 +84,9 @@ def step_state(
 
 
 def step_states(
-    order: Iterable[str], mapped: Collection[str], states: Mapping[str, str | None],
+    order: Iterable[str],
+    mapped: Collection[str],
+    states: Mapping[str, str | None],
     items: Mapping[str, Mapping[int, str]] | None = None,
 ) -> dict[str, str | None]:
     """Every step's state as a whole, from a run's task states (mapped steps collapsed)."""

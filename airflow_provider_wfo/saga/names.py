@@ -70,8 +70,18 @@ UP_FOR_RETRY = "up_for_retry"
 #: States after which a task instance does not run again in this run (unless cleared).
 FINISHED_STATES = frozenset({SUCCESS, FAILED, SKIPPED, UPSTREAM_FAILED, REMOVED})
 #: States of a task that Airflow is working on (or about to).
-ACTIVE_STATES = frozenset({"running", "queued", "scheduled", UP_FOR_RETRY, "up_for_reschedule",
-                           "restarting", "deferred", "awaiting_input"})
+ACTIVE_STATES = frozenset(
+    {
+        "running",
+        "queued",
+        "scheduled",
+        UP_FOR_RETRY,
+        "up_for_reschedule",
+        "restarting",
+        "deferred",
+        "awaiting_input",
+    }
+)
 #: States of a task that waits outside any worker: on the triggerer, or for a person's answer.
 WAITING_STATES = frozenset({"deferred", "awaiting_input"})
 
@@ -118,9 +128,9 @@ def is_forward_task_id(task_id: str) -> bool:
 def step_id_of(task_id: str) -> str:
     """The step a forward, resolver or compensation task belongs to."""
     if is_compensation_task_id(task_id):
-        return task_id[len(COMPENSATE_PREFIX):]
+        return task_id[len(COMPENSATE_PREFIX) :]
     if is_resolver_task_id(task_id):
-        return task_id[len(FOREACH_PREFIX):]
+        return task_id[len(FOREACH_PREFIX) :]
     return task_id
 
 

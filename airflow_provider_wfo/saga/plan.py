@@ -120,8 +120,7 @@ class SagaPlan:
             return False
         roots = [s for s in self.order if not self.upstream[s]]
         return len(roots) == 1 and all(
-            len(self.upstream[s]) == 1 and self.upstream[s][0] == prev
-            for prev, s in pairwise(self.order)
+            len(self.upstream[s]) == 1 and self.upstream[s][0] == prev for prev, s in pairwise(self.order)
         )
 
     @cached_property
@@ -221,7 +220,8 @@ class GateDecision:
         status = str(raw.get("status") or "")
         failed_step = raw.get("failedStep")
         compensate = tuple(
-            str(s.get("stepId")) for s in raw.get("steps") or ()
+            str(s.get("stepId"))
+            for s in raw.get("steps") or ()
             if isinstance(s, Mapping) and s.get("rollback") and s.get("stepId")
         )
         return cls(
@@ -324,10 +324,7 @@ def decide(plan: SagaPlan, raw_states: Mapping[str, str | None], error: str | No
     if plan.mapped:
         items = items_of(plan.mapped_task_ids, raw_states)
         states = step_states(plan.order, plan.mapped, raw_states, items)
-        completed_items = {
-            s for s in plan.mapped
-            if SUCCESS in item_values(items, s, raw_states).values()
-        }
+        completed_items = {s for s in plan.mapped if SUCCESS in item_values(items, s, raw_states).values()}
     else:
         states = dict(raw_states)
     counted: list[str] = []
@@ -346,7 +343,8 @@ def decide(plan: SagaPlan, raw_states: Mapping[str, str | None], error: str | No
     compensate: tuple[str, ...] = ()
     if required_failed and plan.rollback_on_failure:
         compensate = tuple(
-            s for s in plan.order
+            s
+            for s in plan.order
             # A forEach step is undone item by item: only when some item completed.
             if s in plan.rollback and (s in completed_items if s in plan.mapped else states.get(s) == SUCCESS)
         )

@@ -58,15 +58,17 @@ from airflow_provider_wfo.saga.records import Outcome, Waiting
 #: Step statuses that count as "completed" / "failed" in progress.
 RAN = frozenset({StepStatus.COMPLETED, StepStatus.ROLLED_BACK, StepStatus.ROLLBACK_FAILED})
 FAILED_STATUSES = frozenset({StepStatus.FAILED, StepStatus.FAILED_OPTIONAL})
-FINAL_STATUSES = frozenset({
-    WorkflowStatus.COMPLETED,
-    WorkflowStatus.FAILED,
-    WorkflowStatus.ROLLED_BACK,
-    WorkflowStatus.ROLLBACK_FAILED,
-})
-_RUNNING_STATES = frozenset({
-    "running", UP_FOR_RETRY, "deferred", "awaiting_input", "restarting", "up_for_reschedule"
-})
+FINAL_STATUSES = frozenset(
+    {
+        WorkflowStatus.COMPLETED,
+        WorkflowStatus.FAILED,
+        WorkflowStatus.ROLLED_BACK,
+        WorkflowStatus.ROLLBACK_FAILED,
+    }
+)
+_RUNNING_STATES = frozenset(
+    {"running", UP_FOR_RETRY, "deferred", "awaiting_input", "restarting", "up_for_reschedule"}
+)
 
 
 def ms(start: datetime | None, end: datetime | None) -> int | None:
@@ -264,8 +266,12 @@ def recorded_status(run_state: str | None, result: Mapping[str, Any] | None) -> 
 def started_progress(total: int) -> Progress:
     """Progress of a run whose first task is about to start."""
     return Progress(
-        current_step=0, total_steps=total, completed_steps=0, failed_steps=0,
-        status=WorkflowStatus.RUNNING, percent_complete=0,
+        current_step=0,
+        total_steps=total,
+        completed_steps=0,
+        failed_steps=0,
+        status=WorkflowStatus.RUNNING,
+        percent_complete=0,
     )
 
 
@@ -314,8 +320,16 @@ def _item(
 ) -> ItemState:
     one = _step(plan, step_id, facts, comp, final)
     return ItemState(
-        index=index, status=one.status, state=one.state, attempts=one.attempts, start=one.start,
-        end=one.end, duration=one.duration, error=one.error, rollback=comp, reason=one.reason,
+        index=index,
+        status=one.status,
+        state=one.state,
+        attempts=one.attempts,
+        start=one.start,
+        end=one.end,
+        duration=one.duration,
+        error=one.error,
+        rollback=comp,
+        reason=one.reason,
     )
 
 
@@ -337,8 +351,13 @@ def _joined_compensation(items: tuple[ItemState, ...], final: bool) -> Compensat
     ends = [c.end for c in comps if c.end is not None]
     start, end = (min(starts) if starts else None), (max(ends) if ends else None)
     return CompensationState(
-        status=status, state=None, attempts=max(c.attempts for c in comps), duration=ms(start, end),
-        error=errors[0] if errors else None, start=start, end=end,
+        status=status,
+        state=None,
+        attempts=max(c.attempts for c in comps),
+        duration=ms(start, end),
+        error=errors[0] if errors else None,
+        start=start,
+        end=end,
     )
 
 
@@ -357,9 +376,13 @@ def _mapped_step(
     comp_facts = item_values(items, compensation_task_id(step_id), tasks) if compensated else {}
     item_states = tuple(
         _item(
-            plan, step_id, index, facts,
+            plan,
+            step_id,
+            index,
+            facts,
             _compensation(comp_facts.get(index, empty), final)
-            if compensated and facts.state == SUCCESS else None,
+            if compensated and facts.state == SUCCESS
+            else None,
             final,
         )
         for index, facts in item_facts.items()
@@ -447,9 +470,11 @@ def derive(
     empty = TaskFacts()
     items = items_of(plan.mapped_task_ids, tasks) if plan.mapped else {}
     if decision is None and final:
-        states = {k: f.state for k, f in tasks.items()} if plan.mapped else {
-            s: tasks.get(s, empty).state for s in plan.order
-        }
+        states = (
+            {k: f.state for k, f in tasks.items()}
+            if plan.mapped
+            else {s: tasks.get(s, empty).state for s in plan.order}
+        )
         decision = decide(plan, states)
     if decision is not None and decision.failing and decision.error is None and decision.failed_step:
         failed = _failed_outcome(plan, tasks, items, decision.failed_step)
@@ -458,17 +483,20 @@ def derive(
     compensated = set(decision.compensate) if decision is not None else set()
     comps = {
         s: _compensation(tasks.get(compensation_task_id(s), empty), final)
-        for s in compensated if s not in plan.mapped
+        for s in compensated
+        if s not in plan.mapped
     }
     steps = tuple(
-        _mapped_step(plan, s, tasks, items, s in compensated, final) if s in plan.mapped
+        _mapped_step(plan, s, tasks, items, s in compensated, final)
+        if s in plan.mapped
         else _step(plan, s, tasks.get(s, empty), comps.get(s), final)
         for s in plan.order
     )
     by_id = {s.step_id: s for s in steps}
     if final and decision is not None:
         comp_states = {
-            s: _compensation_state(by_id[s]) if s in plan.mapped
+            s: _compensation_state(by_id[s])
+            if s in plan.mapped
             else tasks.get(compensation_task_id(s), empty).state
             for s in compensated
         }
@@ -492,9 +520,11 @@ def derive(
         decision=decision,
         error=error,
         failed_step=decision.failed_step if decision is not None else None,
-        rollback_performed=any(c.state in (SUCCESS, FAILED) for c in comps.values()) or any(
+        rollback_performed=any(c.state in (SUCCESS, FAILED) for c in comps.values())
+        or any(
             i.rollback is not None and i.rollback.state in (SUCCESS, FAILED)
-            for s in steps for i in (s.items or ())
+            for s in steps
+            for i in (s.items or ())
         ),
         start=start,
         end=end,
@@ -536,7 +566,8 @@ def workflow_result(
                 attempts=s.rollback.attempts,
                 duration=s.rollback.duration,
                 error=s.rollback.error,
-                result=(compensation_data or {}).get(s.step_id) if s.rollback.status == StepStatus.ROLLED_BACK
+                result=(compensation_data or {}).get(s.step_id)
+                if s.rollback.status == StepStatus.ROLLED_BACK
                 else None,
             )
         value = data.get(s.step_id)
@@ -550,22 +581,24 @@ def workflow_result(
         elif s.summary is not None and s.status in FAILED_STATUSES:
             # A failed control step still says what happened (who rejected, and why).
             result = ActionResult(success=False, data=dict(s.summary))
-        steps.append(StepResult(
-            step_id=s.step_id,
-            step_name=step_names.get(s.step_id, s.step_id),
-            status=s.status,
-            optional=s.optional,
-            result=result,
-            error=s.error,
-            start_time=s.start,
-            end_time=s.end,
-            duration=s.duration,
-            attempts=s.attempts,
-            rolled_back=s.status == StepStatus.ROLLED_BACK,
-            rollback=rollback,
-            reason=s.reason,
-            items=[_item_result(i) for i in s.items] if s.items is not None else None,
-        ))
+        steps.append(
+            StepResult(
+                step_id=s.step_id,
+                step_name=step_names.get(s.step_id, s.step_id),
+                status=s.status,
+                optional=s.optional,
+                result=result,
+                error=s.error,
+                start_time=s.start,
+                end_time=s.end,
+                duration=s.duration,
+                attempts=s.attempts,
+                rolled_back=s.status == StepStatus.ROLLED_BACK,
+                rollback=rollback,
+                reason=s.reason,
+                items=[_item_result(i) for i in s.items] if s.items is not None else None,
+            )
+        )
     return WorkflowResult(
         workflow_id=plan.workflow_id,
         workflow_name=workflow_name,
@@ -594,6 +627,11 @@ def _item_result(item: ItemState) -> ItemResult:
             error=item.rollback.error,
         )
     return ItemResult(
-        index=item.index, status=item.status, error=item.error, reason=item.reason, attempts=item.attempts,
-        duration=item.duration, rollback=rollback,
+        index=item.index,
+        status=item.status,
+        error=item.error,
+        reason=item.reason,
+        attempts=item.attempts,
+        duration=item.duration,
+        rollback=rollback,
     )

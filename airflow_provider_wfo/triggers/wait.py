@@ -39,6 +39,7 @@ MAX_CONSECUTIVE_FAILURES = 5
 #: A long sleep is cut into pieces, so a cancelled trigger stops promptly and clocks may jump.
 MAX_SLEEP_S = 60.0
 
+
 def TriggerEvent(payload: dict[str, Any]) -> Any:
     return _TriggerEvent(payload)  # type: ignore[no-untyped-call]
 
@@ -135,8 +136,13 @@ class WfoWaitTrigger(BaseTrigger):
             return
 
     def _event(self, status: str, **extra: Any) -> dict[str, Any]:
-        return {"status": status, "mode": self.mode, "started": self.started,
-                "resumedAt": _now().isoformat(), **extra}
+        return {
+            "status": status,
+            "mode": self.mode,
+            "started": self.started,
+            "resumedAt": _now().isoformat(),
+            **extra,
+        }
 
     async def _poll(self) -> AsyncIterator[Any]:
         import aiohttp
@@ -158,10 +164,14 @@ class WfoWaitTrigger(BaseTrigger):
                     last_error = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
                     self.log.warning("poll %d failed (%d in a row): %s", polls, failures, last_error)
                     if failures >= MAX_CONSECUTIVE_FAILURES:
-                        yield TriggerEvent(self._event(
-                            ERROR, polls=polls, retryable=True,
-                            error=f"{failures} polls in a row failed; last: {last_error}",
-                        ))
+                        yield TriggerEvent(
+                            self._event(
+                                ERROR,
+                                polls=polls,
+                                retryable=True,
+                                error=f"{failures} polls in a row failed; last: {last_error}",
+                            )
+                        )
                         return
                 else:
                     try:
@@ -173,9 +183,14 @@ class WfoWaitTrigger(BaseTrigger):
                         # Not yet: a status document often lacks the field until the job is done.
                         last_error = f"the condition could not be evaluated on the response: {exc}"
                 if deadline is not None and _now() >= deadline:
-                    yield TriggerEvent(self._event(
-                        TIMEOUT, polls=polls, response=last, error=last_error or None,
-                    ))
+                    yield TriggerEvent(
+                        self._event(
+                            TIMEOUT,
+                            polls=polls,
+                            response=last,
+                            error=last_error or None,
+                        )
+                    )
                     return
                 pause = self.interval
                 if deadline is not None:
@@ -187,8 +202,10 @@ class WfoWaitTrigger(BaseTrigger):
         import aiohttp
 
         spec = self.request
-        method = str(spec.get("method") or ("POST" if spec.get("json") is not None
-                                            or spec.get("data") is not None else "GET")).upper()
+        method = str(
+            spec.get("method")
+            or ("POST" if spec.get("json") is not None or spec.get("data") is not None else "GET")
+        ).upper()
         headers = {str(k): str(v) for k, v in (spec.get("headers") or {}).items()}
         query = {str(k): str(v) for k, v in (spec.get("query") or {}).items()}
         body_json = spec.get("json")
@@ -214,7 +231,12 @@ class WfoWaitTrigger(BaseTrigger):
 
             async def send_url(session: Any, timeout: float) -> dict[str, Any]:
                 async with session.request(
-                    method, url, params=query or None, headers=headers, json=body_json, data=data,
+                    method,
+                    url,
+                    params=query or None,
+                    headers=headers,
+                    json=body_json,
+                    data=data,
                     timeout=aiohttp.ClientTimeout(total=timeout),
                 ) as response:
                     return await shape(response)

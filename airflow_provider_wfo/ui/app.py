@@ -53,10 +53,14 @@ def _may_read_runs(user: Any, dag_id: str) -> bool:
         team_name = DagModel.get_team_name(dag_id)
     except Exception:
         team_name = None
-    return bool(get_auth_manager().is_authorized_dag(
-        method="GET", access_entity=DagAccessEntity.RUN, details=DagDetails(id=dag_id, team_name=team_name),
-        user=user,
-    ))
+    return bool(
+        get_auth_manager().is_authorized_dag(
+            method="GET",
+            access_entity=DagAccessEntity.RUN,
+            details=DagDetails(id=dag_id, team_name=team_name),
+            user=user,
+        )
+    )
 
 
 def _trace(dag_id: str, run_id: str) -> Any:
@@ -85,20 +89,26 @@ def _recent_runs(user: Any, limit: int = 100) -> list[dict[str, Any]]:
         dag_ids = sorted(wfo_dags & set(allowed))
         if not dag_ids:
             return []
-        runs = list(session.scalars(
-            select(DagRun).where(DagRun.dag_id.in_(dag_ids)).order_by(DagRun.id.desc()).limit(limit)
-        ))
+        runs = list(
+            session.scalars(
+                select(DagRun).where(DagRun.dag_id.in_(dag_ids)).order_by(DagRun.id.desc()).limit(limit)
+            )
+        )
         # One query for the results of every listed run.
         xcoms = run_xcoms(session, [(r.dag_id, r.run_id) for r in runs], outcomes=False)
         listed = []
         for r in runs:
             state = str(getattr(r.state, "value", r.state))
             result = xcoms.get((r.dag_id, r.run_id), {}).get((RESULT_TASK_ID, RETURN_KEY))
-            listed.append({
-                "dag_id": r.dag_id, "run_id": r.run_id, "state": state,
-                "status": recorded_status(state, result if isinstance(result, dict) else None).value,
-                "start_date": r.start_date.isoformat() if r.start_date else None,
-            })
+            listed.append(
+                {
+                    "dag_id": r.dag_id,
+                    "run_id": r.run_id,
+                    "state": state,
+                    "status": recorded_status(state, result if isinstance(result, dict) else None).value,
+                    "start_date": r.start_date.isoformat() if r.start_date else None,
+                }
+            )
         return listed
 
 

@@ -82,24 +82,27 @@ def gantt_svg(trace: RunTrace) -> str:
         f'aria-label="Timeline of {escape(trace.run_id)}" width="{LABEL_W + CHART_W + 110}" '
         f'height="{height}" font-family="sans-serif" font-size="12">',
         f'<text x="{LABEL_W}" y="14" fill="#555">0 ms</text>',
-        f'<text x="{LABEL_W + CHART_W}" y="14" text-anchor="end" fill="#555">'
-        f"{int(span * 1000)} ms</text>",
+        f'<text x="{LABEL_W + CHART_W}" y="14" text-anchor="end" fill="#555">{int(span * 1000)} ms</text>',
     ]
     for i in range(1, 4):
         tx = LABEL_W + CHART_W * i / 4
         parts.append(f'<line x1="{tx:.1f}" y1="20" x2="{tx:.1f}" y2="{height - 30}" stroke="#eee"/>')
-        parts.append(f'<text x="{tx:.1f}" y="14" text-anchor="middle" fill="#999">'
-                     f"{int(span * 1000 * i / 4)}</text>")
+        parts.append(
+            f'<text x="{tx:.1f}" y="14" text-anchor="middle" fill="#999">{int(span * 1000 * i / 4)}</text>'
+        )
     for row, step in enumerate(trace.steps):
         y = 24 + row * ROW_H
         parts.append(f'<g class="wfo-row" data-step="{escape(step.step_id)}">')
         parts.append(f'<text x="4" y="{y + 15}" font-weight="bold">{escape(step.step_name)}</text>')
         if step.step_id in trace.compensations:
             parts.append(f'<text x="4" y="{y + 33}" fill="#00838f">undo</text>')
-        parts.append(f'<line x1="{LABEL_W}" y1="{y + ROW_H - 3}" x2="{LABEL_W + CHART_W}" '
-                     f'y2="{y + ROW_H - 3}" stroke="#f0f0f0"/>')
+        parts.append(
+            f'<line x1="{LABEL_W}" y1="{y + ROW_H - 3}" x2="{LABEL_W + CHART_W}" '
+            f'y2="{y + ROW_H - 3}" stroke="#f0f0f0"/>'
+        )
         lanes: list[tuple[TraceTask | None, int, bool]] = [
-            (step, y + 3, False), (trace.compensations.get(step.step_id), y + 22, True)
+            (step, y + 3, False),
+            (trace.compensations.get(step.step_id), y + 22, True),
         ]
         for task, lane_y, rollback in lanes:
             if task is None:
@@ -111,17 +114,20 @@ def gantt_svg(trace: RunTrace) -> str:
                 x1 = x(attempt.end_time) if attempt.end_time else x(end)
                 w = max(3.0, x1 - x0)
                 took = "?" if attempt.duration is None else attempt.duration
-                tip = (f"{'undo ' if rollback else ''}{task.step_name} attempt {attempt.attempt}: "
-                       f"{_label(state, rollback)}, {took} ms"
-                       + (f" - {attempt.error}" if attempt.error else ""))
+                tip = (
+                    f"{'undo ' if rollback else ''}{task.step_name} attempt {attempt.attempt}: "
+                    f"{_label(state, rollback)}, {took} ms" + (f" - {attempt.error}" if attempt.error else "")
+                )
                 parts.append(
                     f'<rect x="{x0:.1f}" y="{lane_y}" width="{w:.1f}" height="16" rx="2" '
                     f'fill="{_color(state, rollback)}" class="wfo-bar" data-state="{escape(str(state))}">'
                     f"<title>{escape(tip)}</title></rect>"
                 )
             if not task.attempts and not rollback:
-                parts.append(f'<text x="{LABEL_W + 4}" y="{lane_y + 12}" font-size="10" fill="#777">'
-                             f"not run ({escape(_label(task.state))})</text>")
+                parts.append(
+                    f'<text x="{LABEL_W + 4}" y="{lane_y + 12}" font-size="10" fill="#777">'
+                    f"not run ({escape(_label(task.state))})</text>"
+                )
             if task.state and task.attempts:
                 last_end = task.attempts[-1].end_time
                 parts.append(
@@ -131,13 +137,20 @@ def gantt_svg(trace: RunTrace) -> str:
                 )
         parts.append("</g>")
     legend_y = height - 12
-    legend = [("success", "completed"), ("retried", "failed attempt (retried)"), ("failed", "failed"),
-              ("rolled", "rolled back"), ("skipped", "skipped")]
+    legend = [
+        ("success", "completed"),
+        ("retried", "failed attempt (retried)"),
+        ("failed", "failed"),
+        ("rolled", "rolled back"),
+        ("skipped", "skipped"),
+    ]
     lx = LABEL_W
     for key, text in legend:
         color = ROLLBACK_SUCCESS if key == "rolled" else _color(key)
-        parts.append(f'<rect x="{lx}" y="{legend_y - 9}" width="10" height="10" fill="{color}"/>'
-                     f'<text x="{lx + 14}" y="{legend_y}" fill="#555">{text}</text>')
+        parts.append(
+            f'<rect x="{lx}" y="{legend_y - 9}" width="10" height="10" fill="{color}"/>'
+            f'<text x="{lx + 14}" y="{legend_y}" fill="#555">{text}</text>'
+        )
         lx += 150
     parts.append("</svg>")
     return "".join(parts)
@@ -185,17 +198,31 @@ def graph_svg(trace: RunTrace) -> str:
         for up in step.upstream:
             if up in pos:
                 x1, y1 = pos[up]
-                parts.append(f'<line x1="{x1 + box_w}" y1="{y1 + box_h / 2}" x2="{x2}" y2="{y2 + box_h / 2}" '
-                             f'stroke="#666" marker-end="url(#arrow)"/>')
+                parts.append(
+                    f'<line x1="{x1 + box_w}" y1="{y1 + box_h / 2}" x2="{x2}" y2="{y2 + box_h / 2}" '
+                    f'stroke="#666" marker-end="url(#arrow)"/>'
+                )
     for step in trace.steps:
         x0, y0 = pos[step.task_id]
         parts.append(_node(x0, y0, box_w, box_h, step.step_name, step.state, False, step.step_id))
         comp = trace.compensations.get(step.step_id)
         if comp is not None:
-            parts.append(f'<line x1="{x0 + box_w / 2}" y1="{y0 + box_h}" x2="{x0 + box_w / 2}" '
-                         f'y2="{y0 + box_h + 22}" stroke="#00838f" stroke-dasharray="4 3"/>')
-            parts.append(_node(x0, y0 + box_h + 22, box_w, box_h, f"undo {step.step_name}", comp.state, True,
-                               comp.task_id))
+            parts.append(
+                f'<line x1="{x0 + box_w / 2}" y1="{y0 + box_h}" x2="{x0 + box_w / 2}" '
+                f'y2="{y0 + box_h + 22}" stroke="#00838f" stroke-dasharray="4 3"/>'
+            )
+            parts.append(
+                _node(
+                    x0,
+                    y0 + box_h + 22,
+                    box_w,
+                    box_h,
+                    f"undo {step.step_name}",
+                    comp.state,
+                    True,
+                    comp.task_id,
+                )
+            )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -238,11 +265,25 @@ STATUS_TEXT = {
     "RUNNING": ("running", COLORS["running"]),
     "PENDING": ("pending", COLORS["queued"]),
 }
-RUN_COLORS = {"COMPLETED": "#2e7d32", "ROLLED_BACK": "#00838f", "ROLLBACK_FAILED": "#6a1b9a",
-              "FAILED": "#c62828", "RUNNING": "#1565c0", "PENDING": "#90a4ae"}
+RUN_COLORS = {
+    "COMPLETED": "#2e7d32",
+    "ROLLED_BACK": "#00838f",
+    "ROLLBACK_FAILED": "#6a1b9a",
+    "FAILED": "#c62828",
+    "RUNNING": "#1565c0",
+    "PENDING": "#90a4ae",
+}
 #: Segments of the progress bar, left to right.
-BAR_ORDER = ("COMPLETED", "ROLLED_BACK", "ROLLBACK_FAILED", "FAILED", "FAILED_OPTIONAL", "RUNNING", "SKIPPED",
-             "PENDING")
+BAR_ORDER = (
+    "COMPLETED",
+    "ROLLED_BACK",
+    "ROLLBACK_FAILED",
+    "FAILED",
+    "FAILED_OPTIONAL",
+    "RUNNING",
+    "SKIPPED",
+    "PENDING",
+)
 
 
 def duration_text(task: TraceTask) -> str:
@@ -326,13 +367,13 @@ def run_page(trace: RunTrace, base: str = "") -> str:
  &middot; <a href="{escape(api)}">trace JSON</a></div>
 <section>{_progress_bar(trace)} <b id="wfo-progress">{percent}%</b>
  <span class="muted">{_progress_text(trace)}</span>
- {f'<div class="err">{escape(trace.error)}</div>' if trace.error else ''}</section>
+ {f'<div class="err">{escape(trace.error)}</div>' if trace.error else ""}</section>
 <section><h2>Timeline</h2>{gantt_svg(trace)}</section>
 <section><h2>Saga graph</h2>{graph_svg(trace)}</section>
 <section><h2>Steps and compensations</h2><table id="wfo-steps"><tr><th rowspan="2">Step</th>
 <th colspan="4">Forward</th><th colspan="4">Compensation</th></tr>
 <tr><th>status</th><th>attempts</th><th>duration</th><th>error</th>
-<th>status</th><th>attempts</th><th>duration</th><th>error</th></tr>{''.join(rows)}</table></section>
+<th>status</th><th>attempts</th><th>duration</th><th>error</th></tr>{"".join(rows)}</table></section>
 <section><h2>Events</h2><table id="wfo-events"><tr><th>time</th><th>event</th><th>step</th><th>attempt</th>
 <th>ms</th><th>progress</th><th>error</th></tr>{events}</table></section>
 </body></html>"""
@@ -355,10 +396,10 @@ def index_page(runs: list[dict[str, Any]], base: str = "") -> str:
     """Recent runs with the saga's status (ROLLED_BACK, not Airflow's ``failed``)."""
     rows = "".join(
         f'<tr><td><a href="{escape(run_url(base, r["dag_id"], r["run_id"]))}">'
-        f'{escape(r["dag_id"])}</a></td><td>{escape(r["run_id"])}</td>'
+        f"{escape(r['dag_id'])}</a></td><td>{escape(r['run_id'])}</td>"
         f'<td><span class="badge" style="background:{RUN_COLORS.get(str(r["status"]), "#1565c0")}" '
         f'data-state="{escape(str(r["state"]))}">{escape(str(r["status"]))}</span></td>'
-        f'<td>{escape(str(r.get("start_date") or ""))}</td></tr>'
+        f"<td>{escape(str(r.get('start_date') or ''))}</td></tr>"
         for r in runs
     )
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Workflow runs</title>

@@ -79,7 +79,8 @@ def _check_when(ctx: Context, i: int, own: str | None, cond: Any, for_each: bool
         elif ref.name in ITEM_SCOPE_NAMES and ref.name not in known:
             hint = (
                 "a forEach step's condition is checked once, before its items run"
-                if for_each else "only a forEach step's params and rollback have an item"
+                if for_each
+                else "only a forEach step's params and rollback have an item"
             )
             ctx.add(where, f"{ref.text!r}: ${ref.name} is not defined in a condition ({hint})")
     return refs
@@ -119,7 +120,7 @@ def _check_for_each(ctx: Context, i: int, own: str | None, raw: Any) -> list[Ste
     if len(pieces) != 1 or not isinstance(pieces[0], Reference) or pieces[0].filters:
         ctx.add(
             where,
-            f"forEach is one reference to a list, such as \"$travellers\" or \"$search.results\"; "
+            f'forEach is one reference to a list, such as "$travellers" or "$search.results"; '
             f"got {clip(repr(text), 80)}",
         )
         return []
@@ -135,7 +136,7 @@ def _check_for_each(ctx: Context, i: int, own: str | None, raw: Any) -> list[Ste
             ctx.add(
                 where,
                 f"{ref.text!r}: param {ref.name!r} is declared with type {declared_type!r}; forEach needs "
-                "a list (declare it with \"type\": \"array\")",
+                'a list (declare it with "type": "array")',
             )
     step_ref = _name_check(ctx, where, own, ref, "forEach list")
     return [step_ref] if step_ref is not None else []
