@@ -38,6 +38,18 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--json", action="store_true", help="print the WorkflowResult as JSON")
     parser.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    parser.add_argument(
+        "--approve",
+        metavar="STEP[:COMMENT]",
+        action="append",
+        help="approve the approval step STEP when it asks (repeatable)",
+    )
+    parser.add_argument(
+        "--reject",
+        metavar="STEP[:REASON]",
+        action="append",
+        help="reject the approval step STEP when it asks (repeatable); the saga rolls back",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -87,13 +99,22 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from airflow_provider_wfo.definition.loading import load_definition_file
+    from airflow_provider_wfo.local.answers import parse_answers
     from airflow_provider_wfo.local.environment import prepare_environment
 
     try:
         conf = _conf(args.conf)
+        answers = parse_answers(args.approve, args.reject)
     except (ValueError, OSError) as exc:
         return error(str(exc), 2)
     defn = load_definition_file(args.file)
+    approvals = {s.id for s in defn.steps if s.target == "approval"}
+    unknown = sorted(set(answers) - approvals)
+    if unknown:
+        known = ", ".join(sorted(approvals)) or "none"
+        return error(
+            f"{', '.join(unknown)}: not an approval step of {defn.id!r} (its approval steps: {known})", 2
+        )
     env = prepare_environment()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     log_path = env.home / "wfo" / "logs" / f"{defn.id}-{stamp}.log"
@@ -104,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         show_progress = not args.no_progress and (err if args.json else out).is_terminal
         progress_console = err if args.json else out
         try:
-            outcome = _run_with_progress(defn, conf, progress_console, show_progress)
+            outcome = _run_with_progress(args.file, defn, conf, answers, progress_console, show_progress)
         except Exception as exc:
             err.print(f"wfo: error: the run did not complete: {type(exc).__name__}: {exc}", markup=False)
             err.print(f"Airflow log: {log_path}", markup=False)
@@ -118,11 +139,14 @@ def run(args: argparse.Namespace) -> int:
     return 0 if outcome.result.success else 1
 
 
-def _run_with_progress(defn: Any, conf: dict[str, Any], console: Any, show: bool) -> Any:
-    from airflow_provider_wfo.local.runner import run_workflow
+def _run_with_progress(
+    source: str, defn: Any, conf: dict[str, Any], answers: dict[str, Any], console: Any, show: bool
+) -> Any:
+    from airflow_provider_wfo.local.runner import run_workflow, sibling_definitions
 
+    workflows = sibling_definitions(source, defn)
     if not show:
-        return run_workflow(defn, conf)
+        return run_workflow(defn, conf, answers=answers, workflows=workflows)
 
     from rich.progress import (
         BarColumn,
@@ -180,7 +204,7 @@ def _run_with_progress(defn: Any, conf: dict[str, Any], console: Any, show: bool
         try:
             from airflow_provider_wfo.local.runner import run_workflow as run_local
 
-            outcome = run_local(defn, conf, on_started=on_started)
+            outcome = run_local(defn, conf, on_started=on_started, answers=answers, workflows=workflows)
         finally:
             for w in watcher:
                 w.stop()

@@ -11,11 +11,12 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_wfo.definition.control import APPROVAL, WORKFLOW
 from airflow_provider_wfo.local.environment import (
     LocalEnvironment,
     define_local_connections,
@@ -26,6 +27,7 @@ from airflow_provider_wfo.results import WorkflowResult
 
 if TYPE_CHECKING:
     from airflow_provider_wfo.definition.models import WorkflowDefinition
+    from airflow_provider_wfo.local.answers import Answer
 
 LOADER_NAME = "wfo_local_workflows.py"
 LOADER_SOURCE = (
@@ -63,6 +65,34 @@ def coerce_definition(
         return WorkflowDefinition.model_validate(json.loads(path.read_text(encoding="utf-8")))
     loaded: WorkflowDefinition = load_workflow_from_json(path)
     return loaded
+
+
+def sibling_definitions(
+    source: WorkflowDefinition | Mapping[str, Any] | str | os.PathLike[str], defn: WorkflowDefinition
+) -> list[WorkflowDefinition]:
+    """The definitions that ``defn``'s ``workflow.run`` steps call (transitively), from the folder of
+    the file it was read from; none when it was not read from a file (pass ``workflows=``)."""
+    if not any(s.target == WORKFLOW for s in defn.steps) or not isinstance(source, (str, os.PathLike)):
+        return []
+    from airflow_provider_wfo.definition.files import definition_files
+    from airflow_provider_wfo.definition.loading import load_workflow_from_json
+
+    by_id: dict[str, WorkflowDefinition] = {}
+    for path in definition_files(Path(source).parent):
+        try:
+            other = load_workflow_from_json(path)
+        except Exception:  # noqa: S112 - a broken neighbour matters only if it is called (validate says)
+            continue
+        by_id.setdefault(other.id, other)
+    found: dict[str, WorkflowDefinition] = {}
+    todo = [defn]
+    while todo:
+        for step in todo.pop().steps:
+            child = step.params.get("workflowId") if step.target == WORKFLOW else None
+            if isinstance(child, str) and child in by_id and child not in found and child != defn.id:
+                found[child] = by_id[child]
+                todo.append(by_id[child])
+    return list(found.values())
 
 
 def install_definition(defn: WorkflowDefinition, env: LocalEnvironment) -> Path:
@@ -135,8 +165,14 @@ def run_workflow(
     initial_context: Mapping[str, Any] | None = None,
     *,
     on_started: Callable[[str], None] | None = None,
+    answers: Mapping[str, Answer] | None = None,
+    workflows: Iterable[WorkflowDefinition | Mapping[str, Any] | str | os.PathLike[str]] = (),
 ) -> RunOutcome:
-    """Run a definition through its generated DAG in this process; see :func:`execute_workflow`."""
+    """Run a definition through its generated DAG in this process; see :func:`execute_workflow`.
+
+    ``answers``: how to answer its ``approval.request`` steps, by step id (``local/answers.py``).
+    ``workflows``: definitions its ``workflow.run`` steps call, installed next to it (a definition read
+    from a file brings the other definitions of its folder along)."""
     env = prepare_environment()
     definition = coerce_definition(defn)
     if threading.current_thread() is not threading.main_thread() and any(
@@ -151,6 +187,8 @@ def run_workflow(
     ensure_database()
     define_local_connections(env.workspace)
     install_definition(definition, env)
+    for other in [*workflows, *sibling_definitions(defn, definition)]:
+        install_definition(coerce_definition(other), env)
 
     from airflow import settings
 
@@ -167,7 +205,20 @@ def run_workflow(
     dag = build_dag(definition)
     if on_started is not None:
         on_started(dag.dag_id)
-    dag_run = dag.test(run_conf=dict(initial_context or {}))
+    answerer = None
+    if any(s.target == APPROVAL for s in definition.steps):
+        from airflow_provider_wfo.local.answers import ApprovalAnswerer
+        from airflow_provider_wfo.local.progress import prepare_main_thread
+
+        prepare_main_thread()
+        answerer = ApprovalAnswerer(dag.dag_id, answers or {})
+        answerer.start()
+    try:
+        dag_run = dag.test(run_conf=dict(initial_context or {}))
+    finally:
+        if answerer is not None:
+            answerer.stop()
+            answerer.join(timeout=5)
     run_id = dag_run.run_id
     raw = read_result(dag.dag_id, run_id)
     states = task_states(dag.dag_id, run_id)

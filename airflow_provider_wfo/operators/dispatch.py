@@ -3,7 +3,9 @@ action call (``WfoStepOperator``). Imports are lazy so a DAG without control ste
 
 from __future__ import annotations
 
-from airflow_provider_wfo.definition.control import WAIT
+from typing import cast
+
+from airflow_provider_wfo.definition.control import APPROVAL, WAIT
 from airflow_provider_wfo.definition.models import WorkflowStep
 from airflow_provider_wfo.operators.step import WfoStepOperator
 
@@ -13,4 +15,9 @@ def forward_operator_class(step: WorkflowStep) -> type[WfoStepOperator]:
         from airflow_provider_wfo.operators.wait import WfoWaitOperator
 
         return WfoWaitOperator
+    if step.target == APPROVAL:
+        from airflow_provider_wfo.operators.approval import WfoApprovalOperator
+
+        # The provider's operators are untyped (Any to mypy); this one is a WfoStepOperator.
+        return cast("type[WfoStepOperator]", WfoApprovalOperator)
     return WfoStepOperator

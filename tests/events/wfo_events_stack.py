@@ -94,12 +94,14 @@ class Stack:
             stderr=subprocess.STDOUT, start_new_session=True,
         )
 
-    def start(self, timeout: float = 240) -> None:
+    def start(self, timeout: float = 240, triggerer: bool = False) -> None:
         subprocess.run([str(VENV_BIN / "airflow"), "db", "migrate"], env=self.env, cwd=self.home,
                        check=True, capture_output=True, timeout=600)
         self._airflow("api-server", name="api-server")
         self._airflow("scheduler", name="scheduler")
         self._airflow("dag-processor", name="dag-processor")
+        if triggerer:
+            self._airflow("triggerer", name="triggerer")
         deadline = time.monotonic() + timeout
         while True:
             self._check_alive()

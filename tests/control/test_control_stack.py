@@ -1,0 +1,209 @@
+"""Control steps on a real deployment: api-server, scheduler, dag-processor and triggerer processes,
+LocalExecutor with 2 worker slots (``[core] parallelism``), SQLite.
+
+* An approval is answered over Airflow's REST API (``PATCH .../hitlDetails``): approved in one run,
+  which continues, rejected in another, which rolls back.
+* Three ``wait.poll`` steps wait on the triggerer while an ordinary step runs beside them: with two
+  worker slots that is only possible if a waiting step holds none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "events"))
+from wfo_events_stack import USER, Stack
+
+pytestmark = pytest.mark.slow
+
+APPROVAL_DAG = "ctl_stack_approval"
+WAIT_DAG = "ctl_stack_waits"
+WAITS = ("wait_a", "wait_b", "wait_c")
+
+
+def _do(step_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": step_id,
+        "target": "test",
+        "action": "do",
+        "retryDelay": 0,
+        "rollback": {
+            "target": "test",
+            "action": "undo",
+            "retryCount": 0,
+            "retryDelay": 0,
+            "params": {"of": f"${{{step_id}.id}}"},
+        },
+        **extra,
+    }
+
+
+def _definitions(status_url: str) -> list[dict[str, Any]]:
+    approval = {
+        "id": APPROVAL_DAG,
+        "name": "Approval over REST",
+        "steps": [
+            _do("book", params={"ref": "$ref"}),
+            {
+                "id": "approve",
+                "target": "approval",
+                "action": "request",
+                "params": {"subject": "Pay for ${book.echo.ref}?", "assignees": [USER]},
+            },
+            _do("pay", params={"ref": "$ref", "by": "$approve.by"}),
+        ],
+    }
+    waits = {
+        "id": WAIT_DAG,
+        "name": "Waits hold no slot",
+        "steps": [
+            *(
+                {
+                    "id": w,
+                    "target": "wait",
+                    "action": "poll",
+                    "dependsOn": [],
+                    "params": {
+                        "url": status_url,
+                        "until": {"==": ["$response.body.state", "done"]},
+                        "interval": 1000,
+                        "timeout": 600_000,
+                    },
+                }
+                for w in WAITS
+            ),
+            {"id": "work", "target": "test", "action": "do", "dependsOn": [], "params": {"id": "w"}},
+        ],
+    }
+    return [approval, waits]
+
+
+@pytest.fixture(scope="module")
+def status() -> Iterator[Any]:
+    """A job-status API the waits poll: ``running`` until the test sets ``state`` to ``done``."""
+    from pytest_httpserver import HTTPServer
+    from werkzeug.wrappers import Request, Response
+
+    server = HTTPServer(host="127.0.0.1")
+    server.state = "running"  # type: ignore[attr-defined]
+
+    def handler(request: Request) -> Response:
+        return Response(json.dumps({"state": server.state}), content_type="application/json")  # type: ignore[attr-defined]
+
+    server.expect_request("/status").respond_with_handler(handler)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory, status: Any) -> Iterator[Stack]:
+    home = tmp_path_factory.mktemp("wfo-control-stack")
+    template = Path(os.environ.get("WFO_TEST_CACHE", "/tmp/wfo-test-cache"))
+    db = next(iter(sorted(template.glob("airflow-*.db"))), airflow_db) if template.exists() else airflow_db
+    s = Stack(home, db, _definitions(status.url_for("/status")))
+    try:
+        s.start(triggerer=True)
+        s.wait_for_dag(APPROVAL_DAG)
+        s.wait_for_dag(WAIT_DAG)
+        yield s
+    finally:
+        s.stop()
+
+
+def _ti_state(stack: Stack, dag_id: str, run_id: str, task_id: str) -> str | None:
+    code, body = stack.request(
+        "GET", f"/api/v2/dags/{dag_id}/dagRuns/{stack.q(run_id)}/taskInstances/{task_id}"
+    )
+    return body.get("state") if code == 200 else None
+
+
+def _wait_state(
+    stack: Stack, dag_id: str, run_id: str, task_id: str, state: str, timeout: float = 240
+) -> None:
+    deadline = time.monotonic() + timeout
+    while (now := _ti_state(stack, dag_id, run_id, task_id)) != state:
+        stack._check_alive()
+        assert now not in ("failed", "success", "skipped", "upstream_failed"), f"{task_id} ended {now}"
+        assert time.monotonic() < deadline, f"{task_id} never reached {state} (is {now})"
+        time.sleep(1)
+
+
+def _result(stack: Stack, dag_id: str, run_id: str) -> dict[str, Any]:
+    code, body = stack.request(
+        "GET",
+        f"/api/v2/dags/{dag_id}/dagRuns/{stack.q(run_id)}/taskInstances/workflow_result/xcomEntries/return_value",
+    )
+    assert code == 200, body
+    value = body["value"]
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _answer(stack: Stack, run_id: str, option: str, comment: str) -> dict[str, Any]:
+    path = f"/api/v2/dags/{APPROVAL_DAG}/dagRuns/{stack.q(run_id)}/taskInstances/approve/-1/hitlDetails"
+    code, body = stack.request(
+        "PATCH", path, {"chosen_options": [option], "params_input": {"comment": comment}}
+    )
+    assert code == 200, body
+    return body
+
+
+def _calls(stack: Stack, run_id: str) -> list[tuple[str, str]]:
+    if not stack.calls_file.exists():
+        return []
+    found = [json.loads(line) for line in stack.calls_file.read_text().splitlines() if line.strip()]
+    return [(c["action"], c["step"]) for c in found if run_id in c["key"]]
+
+
+def test_approved_over_the_rest_api(stack: Stack) -> None:
+    run_id = stack.trigger(APPROVAL_DAG, {"ref": "B-7"})
+    _wait_state(stack, APPROVAL_DAG, run_id, "approve", "awaiting_input")
+    code, detail = stack.request(
+        "GET", f"/api/v2/dags/{APPROVAL_DAG}/dagRuns/{stack.q(run_id)}/taskInstances/approve/-1/hitlDetails"
+    )
+    assert code == 200 and detail["subject"] == "Pay for B-7?", detail  # resolved, not the template
+    assert [u["id"] for u in detail["assigned_users"]] == [USER]
+    _answer(stack, run_id, "Approve", "fine")
+    assert stack.wait_for_run(APPROVAL_DAG, run_id) == "success"
+    result = _result(stack, APPROVAL_DAG, run_id)
+    assert result["status"] == "COMPLETED"
+    answer = result["steps"][1]["result"]["data"]
+    assert answer["approved"] is True and answer["by"] == USER and answer["comment"] == "fine"
+    assert _calls(stack, run_id) == [("do", "book"), ("do", "pay")]
+
+
+def test_rejected_over_the_rest_api_rolls_back(stack: Stack) -> None:
+    run_id = stack.trigger(APPROVAL_DAG, {"ref": "B-8"})
+    _wait_state(stack, APPROVAL_DAG, run_id, "approve", "awaiting_input")
+    _answer(stack, run_id, "Reject", "over budget")
+    assert stack.wait_for_run(APPROVAL_DAG, run_id) == "failed"
+    result = _result(stack, APPROVAL_DAG, run_id)
+    assert result["status"] == "ROLLED_BACK"
+    assert result["failedStep"] == "approve"
+    assert f"rejected by {USER}: over budget" in result["steps"][1]["error"]
+    assert _calls(stack, run_id) == [("do", "book"), ("undo", "book")]
+
+
+def test_waiting_steps_hold_no_worker_slot(stack: Stack, status: Any) -> None:
+    run_id = stack.trigger(WAIT_DAG, {})
+    for wait in WAITS:
+        _wait_state(stack, WAIT_DAG, run_id, wait, "deferred")
+    # Three waits and one more task, two worker slots: the task runs while all three still wait.
+    _wait_state(stack, WAIT_DAG, run_id, "work", "success")
+    assert [_ti_state(stack, WAIT_DAG, run_id, w) for w in WAITS] == ["deferred"] * 3
+    status.state = "done"
+    assert stack.wait_for_run(WAIT_DAG, run_id) == "success"
+    result = _result(stack, WAIT_DAG, run_id)
+    assert result["status"] == "COMPLETED"
+    assert {
+        s["stepId"]: s["result"]["data"]["body"]["state"] for s in result["steps"] if s["stepId"] in WAITS
+    } == {w: "done" for w in WAITS}
