@@ -49,6 +49,7 @@ __all__ = [
     "load_definition_file",
     "load_workflow_from_json",
     "parse_definition_text",
+    "read_definition_data",
     "save_workflow_to_json",
     "save_workflow_to_yaml",
 ]
@@ -238,12 +239,16 @@ def definition_from_data(
     return model
 
 
-def load_definition_file(path: str | os.PathLike[str], *, validate: bool = True) -> WorkflowDefinition:
-    """Load a ``.json``, ``.yaml`` or ``.yml`` file (other names: ``{`` first means JSON)."""
+def read_definition_data(path: str | os.PathLike[str]) -> Any:
+    """A definition file's JSON data (a dict), read and parsed but not checked yet."""
     file = Path(path)
     text = _read_file(file)
-    data = parse_definition_text(text, _format_for(file, text), str(file))
-    return definition_from_data(data, source=str(file), validate=validate)
+    return parse_definition_text(text, _format_for(file, text), str(file))
+
+
+def load_definition_file(path: str | os.PathLike[str], *, validate: bool = True) -> WorkflowDefinition:
+    """Load a ``.json``, ``.yaml`` or ``.yml`` file (other names: ``{`` first means JSON)."""
+    return definition_from_data(read_definition_data(path), source=str(path), validate=validate)
 
 
 def load_workflow_from_json(

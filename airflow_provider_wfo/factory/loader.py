@@ -5,12 +5,21 @@ A data team's DAG file is two lines::
     from airflow_provider_wfo import load_workflow_dags
     load_workflow_dags(globals())        # *.json / *.yaml / *.yml next to this file, recursively
 
-One broken definition never hides the others. Airflow records an import error only when the whole
-file fails to import, which would hide the good DAGs too. Instead, the broken definitions are collected
-into one placeholder object (a ``DAG`` subclass) bound in the module: the DagBag calls ``validate()`` on
-every DAG it finds *before* bagging it, records a failing one as an import error of the loader file
-(``dagbag.import_errors``, the UI's "Dag Import Errors" banner, ``airflow dags list-import-errors``) and
-goes on with the others. The message names each broken file with the location and the problem.
+**A broken definition never hides a good one.** Airflow 3.3's dag-processor files an import error
+under the ``.py`` file it parsed and marks *every* DAG of that file stale (gone from the DAG list, a
+trigger answers 404). An import error keyed to the definition file itself cannot be kept either: the
+processor clears errors only for files it parses (``.py`` and ``.zip``), and its orphan clean-up
+deletes an error filed under any other path at every bundle refresh. So the loader never lets the
+file fail. Each broken definition becomes a **placeholder DAG** instead: tagged ``wfo-broken``, its
+description holds ``file: location: message``, and its only task fails with that message. It takes
+the definition's own ``id`` when that can be read (so a good workflow that gets a typo keeps its
+history and comes back on the next parse once fixed), else ``wfo_broken.<path>``.
+
+**A slow definition never takes the others down.** Each definition is read under its own time budget
+(``[wfo] definition_parse_timeout``, 5 s), nested in Airflow's per-file ``dagbag_import_timeout``, and
+the loader stops starting definitions before that file alarm can fire; the ones not reached become
+placeholders saying so. ``shard=(i, n)`` splits a large folder over ``n`` loader files, each with its own timeout and parsed in parallel by the dag-processor.
+
 Hidden files and folders (``.name``) are not loaded, like ``wfo validate``.
 """
 
@@ -18,7 +27,10 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import MutableMapping, Sequence
+import time
+import zlib
+from collections.abc import MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,35 +39,42 @@ from airflow.sdk import DAG, get_parsing_context
 from airflow_provider_wfo.definition.errors import DefinitionError, ValidationIssue
 from airflow_provider_wfo.definition.files import definition_files
 from airflow_provider_wfo.definition.models import WorkflowDefinition
+from airflow_provider_wfo.definition.rules import AIRFLOW_ID, MAX_ID_LENGTH
+from airflow_provider_wfo.factory.budget import DefinitionTimeout, file_time_left, time_budget
 from airflow_provider_wfo.factory.dag_factory import build_dag
+from airflow_provider_wfo.operators.broken import WfoBrokenDefinitionOperator
 
 log = logging.getLogger(__name__)
 
-#: Module-level name of the placeholder that carries the broken definitions.
-BROKEN_NAME = "wfo_invalid_workflow_definitions"
+#: The tag of every placeholder DAG (filter the DAG list by it).
+BROKEN_TAG = "wfo-broken"
+#: dag_id prefix of a placeholder whose definition has no readable id.
+BROKEN_PREFIX = "wfo_broken."
+#: The placeholder's only task.
+BROKEN_TASK_ID = "definition_error"
+#: Seconds one definition may take to read, check and build (``[wfo] definition_parse_timeout``).
+DEFAULT_DEFINITION_TIMEOUT_S = 5.0
+_MAX_DESCRIPTION = 2000
 
 
-class WorkflowDefinitionsError(Exception):
-    """Shown as the import error of the loader file: which definitions are broken, where and why."""
+@dataclass
+class _Broken:
+    path: Path
+    shown: str
+    problems: list[str]
+    claimed_id: str | None
 
 
-class InvalidDefinitionsDag(DAG):
-    """Placeholder never bagged: ``validate()`` raises the collected definition errors."""
+def definition_timeout() -> float:
+    from airflow.configuration import conf
 
-    wfo_problems: tuple[str, ...] = ()
-
-    def validate(self) -> None:
-        raise WorkflowDefinitionsError(
-            f"{len(self.wfo_problems)} workflow definition(s) could not be loaded "
-            "(the other definitions in this folder loaded):\n" + "\n".join(self.wfo_problems)
-        )
+    return conf.getfloat("wfo", "definition_parse_timeout", fallback=DEFAULT_DEFINITION_TIMEOUT_S)
 
 
-def _read_definition(path: Path) -> WorkflowDefinition:
-    """Parse and fully validate (the same checks as ``wfo validate``); DefinitionError otherwise."""
-    from airflow_provider_wfo.definition.loading import load_definition_file
-
-    return load_definition_file(path)
+def shard_of(relative: str, count: int) -> int:
+    """Which of ``count`` loader files (1-based) loads the definition at this relative path: stable
+    across runs and machines, so adding a file never moves another one."""
+    return zlib.crc32(relative.encode("utf-8", "surrogatepass")) % count + 1
 
 
 def _caller_folder(namespace: MutableMapping[str, Any]) -> Path:
@@ -66,61 +85,160 @@ def _caller_folder(namespace: MutableMapping[str, Any]) -> Path:
     return Path(str(file)).resolve().parent
 
 
-def _problem_lines(path: Path, folder: Path, exc: Exception) -> list[str]:
+def _shown(path: Path, folder: Path) -> str:
     try:
-        shown = str(path.relative_to(folder))
+        return path.relative_to(folder).as_posix()
     except ValueError:
-        shown = str(path)
+        return str(path)
+
+
+def _problem_lines(shown: str, exc: BaseException) -> list[str]:
     if isinstance(exc, DefinitionError):
         return [f"{shown}: {issue.location}: {issue.message}" for issue in exc.issues]
+    if isinstance(exc, DefinitionTimeout):
+        return [
+            f"{shown}: (document): reading and checking the definition {exc}; it was skipped so that "
+            "the other definitions load (raise [wfo] definition_parse_timeout if it is just big)"
+        ]
     return [f"{shown}: {type(exc).__name__}: {exc}"]
 
 
+def _readable_id(data: Any) -> str | None:
+    value = data.get("id") if isinstance(data, dict) else None
+    if isinstance(value, str) and len(value) <= MAX_ID_LENGTH and AIRFLOW_ID.fullmatch(value):
+        return value
+    return None
+
+
+def _path_id(shown: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "_.-" else "_" for c in shown)
+    return (BROKEN_PREFIX + safe)[:MAX_ID_LENGTH]
+
+
+def _check(data: Any, source: str) -> WorkflowDefinition:
+    from airflow_provider_wfo.definition.loading import definition_from_data
+
+    return definition_from_data(data, source=source)
+
+
 def load_workflow_dags(
-    namespace: MutableMapping[str, Any], folder: str | Path | None = None
+    namespace: MutableMapping[str, Any],
+    folder: str | Path | None = None,
+    *,
+    shard: tuple[int, int] | None = None,
 ) -> dict[str, DAG]:
     """Build one DAG per definition under ``folder`` (default: the calling file's folder) into
-    ``namespace`` (pass ``globals()``). Returns the DAGs by dag_id."""
+    ``namespace`` (pass ``globals()``). Returns the DAGs by dag_id, placeholders of broken
+    definitions included. ``shard=(i, n)``: only the definitions :func:`shard_of` gives to file
+    ``i`` of ``n``."""
+    from airflow_provider_wfo.definition.loading import read_definition_data
+
     root = Path(folder).resolve() if folder is not None else _caller_folder(namespace)
+    if shard is not None and not (shard[1] >= 1 and 1 <= shard[0] <= shard[1]):
+        raise ValueError(f"shard must be (i, n) with 1 <= i <= n, got {shard!r}")
     dags: dict[str, DAG] = {}
-    problems: list[str] = []
+    broken: list[_Broken] = []
     sources: dict[str, Path] = {}
     # A worker re-parses this file to run one task of one DAG; Airflow names that DAG in the parsing
     # context, so the others need not be built (bench: a tenth of a Celery worker's samples).
     wanted = get_parsing_context().dag_id
-    for path in definition_files(root):
+    before = {id(entry) for entry in _registered()}
+    budget = definition_timeout()
+    paths = definition_files(root)
+    for index, path in enumerate(paths):
+        shown = _shown(path, root)
+        if shard is not None and shard_of(shown, shard[1]) != shard[0]:
+            continue
+        left = file_time_left()
+        if left is not None and left <= 0:
+            _out_of_time(paths[index:], root, shard, broken)
+            break
+        data: Any = None
         try:
-            defn = _read_definition(path)
-            if wanted is not None and defn.id != wanted:
-                sources.setdefault(defn.id, path)
-                continue
-            if defn.id in sources:
-                raise DefinitionError(
-                    [ValidationIssue("id", f"workflow id {defn.id!r} is already used by {sources[defn.id]}")],
-                    str(path),
-                )
-            dag = build_dag(defn)
+            started = time.monotonic()
+            with time_budget(budget):
+                data = read_definition_data(path)
+                defn = _check(data, str(path))
+                if wanted is not None and defn.id != wanted:
+                    sources.setdefault(defn.id, path)
+                    continue
+                if defn.id in sources:
+                    used = f"workflow id {defn.id!r} is already used by {sources[defn.id]}"
+                    raise DefinitionError([ValidationIssue("id", used)], str(path))
+                dag = build_dag(defn)
+            log.debug("wfo: %s loaded in %.3f s", shown, time.monotonic() - started)
         except Exception as exc:
-            lines = _problem_lines(path, root, exc)
+            lines = _problem_lines(shown, exc)
             log.error("wfo: invalid workflow definition %s\n%s", path, "\n".join(lines))
-            problems.extend(lines)
+            claimed = _readable_id(data) if not isinstance(exc, DefinitionTimeout) else None
+            broken.append(_Broken(path, shown, lines, claimed))
             continue
         sources[defn.id] = path
         dags[dag.dag_id] = dag
         namespace[_global_name(dag.dag_id)] = dag
-    if problems:
-        # A second call in the same file (another folder) adds to the first call's report.
-        earlier = namespace.get(BROKEN_NAME)
-        before = earlier.wfo_problems if isinstance(earlier, InvalidDefinitionsDag) else ()
-        namespace[BROKEN_NAME] = _placeholder([*before, *problems])
+    for item in broken:
+        dag_id = item.claimed_id
+        if dag_id is None or dag_id in sources or dag_id in dags:
+            dag_id = _path_id(item.shown)
+        if wanted is not None and dag_id != wanted:
+            continue
+        placeholder = _placeholder(dag_id, item)
+        dags[dag_id] = placeholder
+        namespace[_global_name(dag_id)] = placeholder
+    _forget_half_built(before, dags)
     return dags
+
+
+def _registered() -> set[Any]:
+    """The DAGs Airflow auto-registered so far in this import (empty outside the DagBag)."""
+    try:
+        from airflow.sdk.definitions._internal.contextmanager import DagContext
+    except ImportError:  # pragma: no cover - another Airflow layout: nothing is auto-registered
+        return set()
+    return DagContext.autoregistered_dags
+
+
+def _forget_half_built(before: set[int], kept: dict[str, DAG]) -> None:
+    """Airflow registers every DAG whose ``with`` block ends, even by an exception: a definition whose
+    build failed half-way (or timed out) must not reach the DagBag next to its placeholder."""
+    registered = _registered()
+    ours = {id(dag) for dag in kept.values()}
+    stray = {entry for entry in registered if id(entry) not in before and id(entry[0]) not in ours}
+    registered.difference_update(stray)
+
+
+def _out_of_time(rest: list[Path], root: Path, shard: tuple[int, int] | None, broken: list[_Broken]) -> None:
+    """Airflow's file alarm is near: the definitions not reached become placeholders that say so."""
+    for path in rest:
+        shown = _shown(path, root)
+        if shard is not None and shard_of(shown, shard[1]) != shard[0]:
+            continue
+        message = (
+            f"{shown}: (document): not loaded: this loader file used up its time budget "
+            "([core] dagbag_import_timeout) before reaching it; split the folder over more loader "
+            "files (load_workflow_dags(globals(), shard=(i, n)))"
+        )
+        broken.append(_Broken(path, shown, [message], None))
+    log.error("wfo: loader time budget used up; %d definition(s) not loaded", len(broken))
 
 
 def _global_name(dag_id: str) -> str:
     return "wfo_dag__" + "".join(c if c.isalnum() else "_" for c in dag_id)
 
 
-def _placeholder(problems: Sequence[str]) -> InvalidDefinitionsDag:
-    placeholder = InvalidDefinitionsDag(dag_id=BROKEN_NAME, schedule=None)
-    placeholder.wfo_problems = tuple(problems)
-    return placeholder
+def _placeholder(dag_id: str, item: _Broken) -> DAG:
+    """A visible stand-in for a broken definition: its problems in the description and the docs, and
+    one task that fails with them. No schedule: a broken workflow must not run on its own."""
+    text = "\n".join(item.problems)
+    description = text if len(text) <= _MAX_DESCRIPTION else text[: _MAX_DESCRIPTION - 1] + "…"
+    with DAG(
+        dag_id=dag_id,
+        dag_display_name=f"{item.shown} (broken definition)",
+        description=description,
+        schedule=None,
+        tags=[BROKEN_TAG],
+        doc_md="**This workflow definition could not be loaded.** Fix the file; the DAG comes back on "
+        "the next parse.\n\n```\n" + text.replace("```", "'''") + "\n```\n",
+    ) as dag:
+        WfoBrokenDefinitionOperator(task_id=BROKEN_TASK_ID, problems=item.problems, retries=0)
+    return dag

@@ -122,10 +122,12 @@ def airflow_services(
     dags_folder: Path,
     extra_env: Mapping[str, str] | None = None,
     credentials: tuple[str, str] | None = None,
+    components: tuple[str, ...] = ("api-server", "scheduler", "dag-processor"),
 ) -> Iterator[AirflowServices]:
     """Migrate a SQLite DB under ``home`` and run api-server, scheduler and dag-processor.
 
     ``credentials``: one SimpleAuthManager admin user with that password instead of all-admins mode.
+    ``components``: which Airflow processes to start (a parsing test needs no scheduler).
     """
     home.mkdir(parents=True, exist_ok=True)
     logs = home / "service-logs"
@@ -141,11 +143,11 @@ def airflow_services(
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        for component in (["api-server"], ["scheduler"], ["dag-processor"]):
-            log = (logs / f"{component[0]}.log").open("wb")
+        for component in components:
+            log = (logs / f"{component}.log").open("wb")
             procs.append(
                 subprocess.Popen(
-                    [AIRFLOW, *component],
+                    [AIRFLOW, component],
                     env=env,
                     stdout=log,
                     stderr=subprocess.STDOUT,

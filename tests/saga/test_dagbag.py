@@ -75,7 +75,7 @@ def test_parallel_example_compensation_edges(repo_dagbag: Any) -> None:
     assert "compensate.step-2" not in dag.task_ids
 
 
-def test_broken_definition_is_an_import_error_and_good_ones_load(tmp_path: Path, airflow_db: Path) -> None:
+def test_broken_definition_is_a_placeholder_and_good_ones_load(tmp_path: Path, airflow_db: Path) -> None:
     (tmp_path / "wfo_loader.py").write_text(LOADER)
     good = {"id": "good-one", "name": "Good", "steps": [{"id": "a", "action": "do", "target": "test"}]}
     (tmp_path / "good.json").write_text(json.dumps(good))
@@ -94,11 +94,98 @@ def test_broken_definition_is_an_import_error_and_good_ones_load(tmp_path: Path,
 
     bag = _dagbag(tmp_path)
 
-    assert set(bag.dag_ids) == {"good-one", "also-good"}
-    assert list(bag.import_errors) == ["wfo_loader.py"]
-    message = bag.import_errors["wfo_loader.py"]
-    assert "2 workflow definition(s) could not be loaded" in message
-    assert "typo.json" in message and "dependOn" in message
-    assert "syntax.json" in message
-    assert "ignored" not in message
-    assert "syntax.json: line 2, column 12" in message  # the syntax error says where
+    # No import error: Airflow would mark every DAG of the loader file stale.
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == {"good-one", "also-good", "typo", "wfo_broken.syntax.json"}
+    typo = bag.get_dag("typo")
+    assert set(typo.tags) == {"wfo-broken"}
+    assert typo.schedule is None
+    assert typo.description.startswith("typo.json: steps[0]") and "dependOn" in typo.description
+    assert [t.task_id for t in typo.tasks] == ["definition_error"]
+    syntax = bag.get_dag("wfo_broken.syntax.json")
+    assert "syntax.json: line 2, column 12" in syntax.description  # the syntax error says where
+    assert not any("ignored" in (d.description or "") for d in bag.dags.values())
+
+
+def test_placeholder_task_fails_with_the_problem(tmp_path: Path, airflow_db: Path) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    (tmp_path / "wfo_loader.py").write_text(LOADER)
+    (tmp_path / "typo.json").write_text(json.dumps({"id": "typo", "name": "T", "steps": []}))
+    task = _dagbag(tmp_path).get_dag("typo").get_task("definition_error")
+    with pytest.raises(AirflowFailException, match=r"typo\.json: steps"):
+        task.execute({})
+
+
+def test_duplicate_id_gets_a_path_placeholder(tmp_path: Path, airflow_db: Path) -> None:
+    (tmp_path / "wfo_loader.py").write_text(LOADER)
+    good = {"id": "same", "name": "A", "steps": [{"id": "a", "action": "do", "target": "test"}]}
+    (tmp_path / "a.json").write_text(json.dumps(good))
+    (tmp_path / "b.json").write_text(json.dumps({**good, "name": "B"}))
+    bag = _dagbag(tmp_path)
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == {"same", "wfo_broken.b.json"}
+    assert "already used by" in bag.get_dag("wfo_broken.b.json").description
+
+
+def test_shards_split_the_folder_without_overlap(tmp_path: Path, airflow_db: Path) -> None:
+    from airflow_provider_wfo.factory.loader import load_workflow_dags
+
+    for i in range(12):
+        defn = {"id": f"wf{i}", "name": "W", "steps": [{"id": "a", "action": "do", "target": "test"}]}
+        (tmp_path / f"wf{i}.json").write_text(json.dumps(defn))
+    parts = [set(load_workflow_dags({}, folder=tmp_path, shard=(i, 3))) for i in (1, 2, 3)]
+    assert set().union(*parts) == {f"wf{i}" for i in range(12)}
+    assert sum(len(p) for p in parts) == 12
+    with pytest.raises(ValueError, match="shard"):
+        load_workflow_dags({}, folder=tmp_path, shard=(4, 3))
+
+
+def test_slow_definition_costs_only_itself(
+    tmp_path: Path, airflow_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A definition that does not finish within [wfo] definition_parse_timeout becomes a placeholder;
+    the next one still loads (the slowness is simulated in the reader, the budget is real)."""
+    import time
+
+    from airflow_provider_wfo.definition import loading
+    from airflow_provider_wfo.factory.loader import load_workflow_dags
+
+    monkeypatch.setenv("AIRFLOW__WFO__DEFINITION_PARSE_TIMEOUT", "0.5")
+    real = loading.read_definition_data
+
+    def slow_for_one(path: Any) -> Any:
+        if Path(path).name == "a_slow.json":
+            time.sleep(30)
+        return real(path)
+
+    monkeypatch.setattr(loading, "read_definition_data", slow_for_one)
+    for name in ("a_slow", "b_fine"):
+        defn = {"id": name, "name": "W", "steps": [{"id": "a", "action": "do", "target": "test"}]}
+        (tmp_path / f"{name}.json").write_text(json.dumps(defn))
+    dags = load_workflow_dags({}, folder=tmp_path)
+    assert set(dags) == {"wfo_broken.a_slow.json", "b_fine"}
+    assert "took longer than 0.5 s" in (dags["wfo_broken.a_slow.json"].description or "")
+
+
+def test_near_the_file_timeout_the_rest_become_placeholders(tmp_path: Path, airflow_db: Path) -> None:
+    """When Airflow's own import alarm (dagbag_import_timeout) is about to fire, the loader stops
+    starting definitions and lets the file finish; Airflow's alarm is left as it was."""
+    import signal
+
+    from airflow_provider_wfo.factory.loader import load_workflow_dags
+
+    for name in ("one", "two"):
+        defn = {"id": name, "name": "W", "steps": [{"id": "a", "action": "do", "target": "test"}]}
+        (tmp_path / f"{name}.json").write_text(json.dumps(defn))
+    fired: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 1.5)  # less than the loader's margin is left
+        dags = load_workflow_dags({}, folder=tmp_path)
+        assert signal.getitimer(signal.ITIMER_REAL)[0] > 0  # Airflow's alarm still runs
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert set(dags) == {"wfo_broken.one.json", "wfo_broken.two.json"}
+    assert "used up its time budget" in (dags["wfo_broken.one.json"].description or "")

@@ -1,0 +1,142 @@
+"""Drop-in on a real dag-processor: a broken definition next to a good one never hides, pauses or
+deactivates the good one, its problem is visible, and fixing the file restores its DAG in one parse.
+
+This is where users meet the promise: ``airflow dag-processor`` writing to its metadata DB (SQLite),
+read back through the REST API of a running api-server. ``DagBag`` alone never reaches the code that
+marks a file's DAGs stale (``airflow/dag_processing/collection.py``, ``_update_import_errors``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from prebuilt.airflow_services import AirflowServices, airflow_services
+
+pytestmark = pytest.mark.slow
+
+LOADER = "from airflow_provider_wfo import load_workflow_dags\n\nload_workflow_dags(globals())\n"
+STEP = {
+    "id": "a",
+    "action": "send_notification",
+    "target": "slack",
+    "params": {"channel": "#x", "message": "hi"},
+}
+GOOD = {"id": "good", "name": "Good", "steps": [STEP]}
+NEIGHBOUR = {"id": "neighbour", "name": "Neighbour", "steps": [STEP, {**STEP, "id": "b", "dependsOn": ["a"]}]}
+# The issue's example: a `dependOn` typo.
+BROKEN = {"id": "neighbour", "name": "Neighbour", "steps": [STEP, {**STEP, "id": "b", "dependOn": ["a"]}]}
+#: Long enough for several parse cycles at the 5 s intervals of the test stack.
+WAIT_S = 180
+
+
+class Api:
+    def __init__(self, services: AirflowServices) -> None:
+        self.url = services.url
+        self.headers = {"Authorization": f"Bearer {services.token()}"}
+
+    def get(self, path: str) -> requests.Response:
+        return requests.get(f"{self.url}/api/v2{path}", headers=self.headers, timeout=10)
+
+    def dag(self, dag_id: str) -> dict[str, Any] | None:
+        response = self.get(f"/dags/{dag_id}")
+        return response.json() if response.status_code == 200 else None
+
+    def trigger(self, dag_id: str) -> requests.Response:
+        return requests.post(
+            f"{self.url}/api/v2/dags/{dag_id}/dagRuns",
+            headers=self.headers,
+            json={"logical_date": None, "conf": {}},
+            timeout=10,
+        )
+
+    def import_errors(self) -> list[dict[str, Any]]:
+        return list(self.get("/importErrors").json()["import_errors"])
+
+
+def _parsed_at(dag: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(dag["last_parsed_time"]).replace("Z", "+00:00"))
+
+
+def _tags(dag: dict[str, Any]) -> set[str]:
+    return {str(t["name"]) for t in dag.get("tags") or []}
+
+
+def _wait(what: str, check: Any, services: AirflowServices) -> Any:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"{what} not seen within {WAIT_S} s\n{services.log_tail()}")
+
+
+def _next_parse_after(api: Api, dag_id: str, since: datetime, services: AirflowServices) -> dict[str, Any]:
+    """The DAG as written by the first parse of its loader file that started after ``since``."""
+
+    def parsed() -> dict[str, Any] | None:
+        dag = api.dag(dag_id)
+        return dag if dag is not None and _parsed_at(dag) > since else None
+
+    return dict(_wait(f"a parse of {dag_id} after {since}", parsed, services))
+
+
+def _assert_good_is_live(api: Api) -> None:
+    dag = api.dag("good")
+    assert dag is not None, "the good DAG left the DAG list"
+    assert dag["is_stale"] is False and dag["is_paused"] is False and dag["has_import_errors"] is False
+    response = api.trigger("good")
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AirflowServices, Path]]:
+    root = tmp_path_factory.mktemp("dropin")
+    dags = root / "dags"
+    dags.mkdir()
+    (dags / "wfo_workflows.py").write_text(LOADER)
+    (dags / "good.json").write_text(json.dumps(GOOD))
+    # The parse settings of our stacks, shortened (scripts/demo, scripts/cluster, docker-compose.yaml):
+    # a DAG is re-serialized on every parse, not at most every 30 s.
+    env = {"AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "5"}
+    with airflow_services(root / "home", dags, env, components=("api-server", "dag-processor")) as services:
+        services.wait_for_dag("good")
+        yield services, dags
+
+
+def test_broken_neighbour_then_fixed(stack: tuple[AirflowServices, Path]) -> None:
+    services, dags = stack
+    api = Api(services)
+    _assert_good_is_live(api)
+
+    # A broken definition dropped next to the good one.
+    (dags / "neighbour.json").write_text(json.dumps(BROKEN))
+    dropped = datetime.now().astimezone()
+    broken = _wait("the placeholder of neighbour.json", lambda: api.dag("neighbour"), services)
+    assert _tags(broken) == {"wfo-broken"}
+    assert "neighbour.json: steps[1]" in broken["description"] and "dependOn" in broken["description"]
+    # Two more parses of the loader file: the good DAG is still listed, active and triggerable.
+    later = _next_parse_after(api, "good", dropped, services)
+    _next_parse_after(api, "good", _parsed_at(later), services)
+    _assert_good_is_live(api)
+    assert not any("wfo_workflows.py" in str(e.get("filename")) for e in api.import_errors())
+    # The placeholder's run fails with the problem rather than doing anything.
+    assert api.trigger("neighbour").status_code == 200
+
+    # Fixed: the real DAG is back on the first parse after the fix.
+    (dags / "neighbour.json").write_text(json.dumps(NEIGHBOUR))
+    fixed = datetime.now().astimezone()
+    restored = _next_parse_after(api, "neighbour", fixed, services)
+    assert "wfo-broken" not in _tags(restored) and "wfo" in _tags(restored)
+    assert restored["is_stale"] is False
+    tasks = api.get("/dags/neighbour/tasks").json()["tasks"]
+    assert {t["task_id"] for t in tasks} >= {"a", "b", "workflow_result"}
+    assert api.trigger("neighbour").status_code == 200
+    _assert_good_is_live(api)
