@@ -18,7 +18,8 @@ history and comes back on the next parse once fixed), else ``wfo_broken.<path>``
 **A slow definition never takes the others down.** Each definition is read under its own time budget
 (``[wfo] definition_parse_timeout``, 5 s), nested in Airflow's per-file ``dagbag_import_timeout``, and
 the loader stops starting definitions before that file alarm can fire; the ones not reached become
-placeholders saying so. ``shard=(i, n)`` splits a large folder over ``n`` loader files, each with its own timeout and parsed in parallel by the dag-processor.
+placeholders saying so. ``shard=(i, n)`` splits a large folder over ``n`` loader files, each
+with its own timeout and parsed in parallel by the dag-processor.
 
 Hidden files and folders (``.name``) are not loaded, like ``wfo validate``.
 """
