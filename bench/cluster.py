@@ -9,22 +9,15 @@ its own AIRFLOW_HOME (a temp dir), database ``wfo_bench``, Redis DB 7, api-serve
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
-import json
 import os
-import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from bench.env import ROOT
+from airflow_provider_wfo.prebuilt.rest import AirflowRest
+from bench.env import ROOT, load_cluster_script
 from bench.stats import median
 
 OURS = "wfo_invoice"
@@ -114,73 +107,11 @@ with DAG(dag_id="bench_hand_invoice", schedule=None, start_date=datetime(2024, 1
 '''
 
 
-def load_cluster_script() -> ModuleType:
-    name = "wfo_cluster_script"
-    if name in sys.modules:
-        return sys.modules[name]
-    loader = importlib.machinery.SourceFileLoader(name, str(ROOT / "scripts" / "cluster"))
-    spec = importlib.util.spec_from_loader(name, loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    return module
+class Rest(AirflowRest):
+    """The product's REST client (``prebuilt/rest.py``) logged in as the benchmark stack's user."""
 
-
-class Rest:
     def __init__(self, url: str) -> None:
-        self.url = url
-        self.token = ""
-        self.login()
-
-    def login(self) -> None:
-        body = self.call("POST", "/auth/token", {"username": "bench", "password": "bench"}, auth=False)
-        self.token = body["access_token"]
-
-    def call(self, method: str, path: str, body: Any = None, auth: bool = True, retry: bool = True) -> Any:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if auth:
-            headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(
-            self.url + path,
-            method=method,
-            headers=headers,
-            data=None if body is None else json.dumps(body).encode(),
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                raw = response.read()
-                return json.loads(raw) if raw else None
-        except urllib.error.HTTPError as exc:
-            if exc.code == 401 and auth and retry:
-                self.login()
-                return self.call(method, path, body, auth, retry=False)
-            raise RuntimeError(f"{method} {path}: {exc.code} {exc.read()[:500]!r}") from exc
-
-    @staticmethod
-    def q(value: str) -> str:
-        return urllib.parse.quote(value, safe="")
-
-    def wait_for_dag(self, dag_id: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.call("GET", f"/api/v2/dags/{self.q(dag_id)}")
-                return
-            except RuntimeError:
-                if time.monotonic() > deadline:
-                    errors = self.call("GET", "/api/v2/importErrors")
-                    raise RuntimeError(f"DAG {dag_id} not loaded in {timeout} s: {errors}") from None
-                time.sleep(2)
-
-    def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
-        run = self.call(
-            "POST", f"/api/v2/dags/{self.q(dag_id)}/dagRuns", {"logical_date": None, "conf": conf}
-        )
-        return str(run["dag_run_id"])
-
-    def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
-        return dict(self.call("GET", f"/api/v2/dags/{self.q(dag_id)}/dagRuns/{self.q(run_id)}"))
+        super().__init__(url, username="bench", password="bench", request_timeout=60)
 
 
 def _ts(value: str) -> float:
@@ -195,19 +126,17 @@ def batch(rest: Rest, dag_id: str, conf: dict[str, Any], runs: int, timeout: flo
     done: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout
     while pending:
-        for run_id in sorted(pending):
-            info = rest.run(dag_id, run_id)
-            if info["state"] in FINISHED:
-                done[run_id] = info
-                pending.discard(run_id)
+        # One listing a round, not one request a run: the poll itself must not load the api-server.
+        for info in rest.runs(dag_id):
+            if info["dag_run_id"] in pending and info["state"] in FINISHED:
+                done[info["dag_run_id"]] = info
+                pending.discard(info["dag_run_id"])
         if pending and time.monotonic() > deadline:
             raise RuntimeError(f"{len(pending)} runs of {dag_id} not finished in {timeout} s")
         if pending:
             time.sleep(1)
     # What one run cost in task processes: which tasks ran (not skipped) and for how long.
-    sample = rest.call(
-        "GET", f"/api/v2/dags/{rest.q(dag_id)}/dagRuns/{rest.q(ids[-1])}/taskInstances?limit=100"
-    )["task_instances"]
+    sample = rest.task_instances_of(dag_id, ids[-1])
     ran = [t for t in sample if t["state"] not in ("skipped", "removed", None)]
     last_end = max(_ts(info["end_date"]) for info in done.values())
     elapsed = last_end - started
@@ -373,8 +302,8 @@ def throughput(
         }
         rest = Rest(stack.url)
         for dag_id in (OURS, HAND):
-            rest.wait_for_dag(dag_id, 300)
-            rest.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+            rest.wait_for_dag(dag_id, 300, interval=2)
+            rest.set_paused(dag_id, False)
         say("cluster: warm-up (2 runs each)")
         for dag_id in (OURS, HAND):
             warm = batch(rest, dag_id, conf, 2, 600)

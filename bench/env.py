@@ -3,7 +3,9 @@ SQLite, no examples, and the environment every child process gets."""
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -13,10 +15,26 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+
+
+def load_cluster_script() -> ModuleType:
+    """scripts/cluster as a module (it has no .py suffix: it is a command first). The one loader, used
+    by the Celery benchmark and tests/cluster."""
+    name = "wfo_cluster_script"
+    if name in sys.modules:
+        return sys.modules[name]
+    loader = importlib.machinery.SourceFileLoader(name, str(ROOT / "scripts" / "cluster"))
+    spec = importlib.util.spec_from_loader(name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is created
+    loader.exec_module(module)
+    return module
 
 
 def clean_base_env() -> dict[str, str]:

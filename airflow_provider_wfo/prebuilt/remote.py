@@ -20,18 +20,14 @@ Configuration comes from arguments or from the environment:
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
-import requests
-
+from airflow_provider_wfo.prebuilt.rest import AirflowApiError, AirflowRest
 from airflow_provider_wfo.results import WorkflowResult
 from airflow_provider_wfo.saga.names import RESULT_TASK_ID
 from airflow_provider_wfo.saga.names import RETURN_KEY as RESULT_XCOM_KEY
@@ -40,13 +36,8 @@ DEFAULT_TIMEOUT_S = 600.0
 _FINISHED = frozenset({"success", "failed"})
 
 
-class RemoteWorkflowError(RuntimeError):
+class RemoteWorkflowError(AirflowApiError):
     """The deployment refused the request, or the run ended without a WorkflowResult."""
-
-    def __init__(self, message: str, *, status_code: int | None = None, detail: Any = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.detail = detail
 
 
 class RemoteWorkflowTimeout(RemoteWorkflowError, TimeoutError):
@@ -101,121 +92,27 @@ class AirflowDeployment:
         )
 
 
-def _detail(response: requests.Response) -> Any:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:2000]
-    return body.get("detail", body) if isinstance(body, dict) else body
+class AirflowClient(AirflowRest):
+    """The REST client (``prebuilt/rest.py``) configured from an :class:`AirflowDeployment`."""
 
+    error = RemoteWorkflowError
 
-class AirflowClient:
-    """A small client for the endpoints a workflow run needs. One token, refreshed once on a 401."""
-
-    def __init__(self, deployment: AirflowDeployment, session: requests.Session | None = None) -> None:
+    def __init__(self, deployment: AirflowDeployment) -> None:
+        super().__init__(
+            deployment.url,
+            username=deployment.username,
+            password=deployment.password,
+            token=deployment.token,
+            verify=deployment.verify,
+            request_timeout=deployment.request_timeout,
+        )
         self.deployment = deployment
-        self.base = deployment.url.rstrip("/")
-        self.session = session or requests.Session()
-        self.session.verify = deployment.verify
-        self._token: str | None = deployment.token
-
-    # -- auth -----------------------------------------------------------------------------------
-    def _fetch_token(self) -> str:
-        d = self.deployment
-        if d.username is not None and d.password is not None:
-            response = self.session.post(
-                f"{self.base}/auth/token",
-                json={"username": d.username, "password": d.password},
-                timeout=d.request_timeout,
-            )
-        else:
-            # SimpleAuthManager with all-admins mode hands out a token without credentials.
-            response = self.session.get(f"{self.base}/auth/token", timeout=d.request_timeout)
-        if response.status_code not in (200, 201):
-            raise RemoteWorkflowError(
-                f"Airflow at {self.base} refused to issue a token (HTTP {response.status_code}): "
-                f"{_detail(response)}; set WFO_AIRFLOW_USERNAME/WFO_AIRFLOW_PASSWORD or WFO_AIRFLOW_TOKEN",
-                status_code=response.status_code,
-                detail=_detail(response),
-            )
-        token = response.json().get("access_token")
-        if not isinstance(token, str) or not token:
-            raise RemoteWorkflowError(f"Airflow at {self.base} answered /auth/token without access_token")
-        return token
-
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        fresh = self._token is None
-        if self._token is None:
-            self._token = self._fetch_token()
-        kwargs.setdefault("timeout", self.deployment.request_timeout)
-        url = f"{self.base}{path}"
-        response = self.session.request(
-            method, url, headers={"Authorization": f"Bearer {self._token}"}, **kwargs
-        )
-        # An expired or rejected JWT answers 401, or 403 "Invalid JWT token": get a new one, once.
-        # A token given by the user is never swapped for another.
-        if response.status_code in (401, 403) and not fresh and self.deployment.token is None:
-            self._token = self._fetch_token()
-            response = self.session.request(
-                method, url, headers={"Authorization": f"Bearer {self._token}"}, **kwargs
-            )
-        return response
-
-    def _json(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
-        response = self._request(method, path, **kwargs)
-        if response.status_code >= 400:
-            detail = _detail(response)
-            raise RemoteWorkflowError(
-                f"{what} failed (HTTP {response.status_code}): {detail}",
-                status_code=response.status_code,
-                detail=detail,
-            )
-        return response.json()
-
-    # -- endpoints --------------------------------------------------------------------------------
-    def get_dag(self, dag_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._json(
-            "GET", f"/api/v2/dags/{quote(dag_id, safe='')}", f"reading DAG {dag_id}"
-        )
-        return result
 
     def unpause(self, dag_id: str) -> None:
-        self._json(
-            "PATCH",
-            f"/api/v2/dags/{quote(dag_id, safe='')}",
-            f"unpausing DAG {dag_id}",
-            json={"is_paused": False},
-        )
-
-    def trigger(self, dag_id: str, conf: Mapping[str, Any], run_id: str | None = None) -> str:
-        body: dict[str, Any] = {"logical_date": None, "conf": dict(conf)}
-        if run_id is not None:
-            body["dag_run_id"] = run_id
-        result = self._json(
-            "POST", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns", f"triggering {dag_id}", json=body
-        )
-        return str(result["dag_run_id"])
-
-    def get_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._json(
-            "GET",
-            f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}",
-            f"reading run {run_id} of {dag_id}",
-        )
-        return result
+        self.set_paused(dag_id, False)
 
     def get_xcom(self, dag_id: str, run_id: str, task_id: str, key: str = RESULT_XCOM_KEY) -> Any:
-        path = (
-            f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}"
-            f"/taskInstances/{quote(task_id, safe='')}/xcomEntries/{quote(key, safe='')}"
-        )
-        entry = self._json("GET", path, f"reading XCom {task_id}.{key} of run {run_id}")
-        value = entry.get("value") if isinstance(entry, dict) else None
-        # The entry holds the stored JSON, which some metadata databases hand back as text.
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                value = json.loads(value)
-        return value
+        return self.xcom(dag_id, run_id, task_id, key)
 
     def wait(
         self,

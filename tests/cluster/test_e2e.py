@@ -10,6 +10,8 @@ import shutil
 
 import pytest
 
+from airflow_provider_wfo.prebuilt.rest import q
+
 from .conftest import ROOT, ClusterHandle
 
 pytestmark = pytest.mark.cluster
@@ -82,7 +84,7 @@ def test_saga_rolls_back(cluster: ClusterHandle) -> None:
     assert collections.Counter(c["key"] for c in calls)[f"{SAGA}:{run_id}:charge"] == 2
 
     # The audit trail, as the api-server serves it (wfo plugin, Airflow auth) ...
-    trace = rest.call("GET", f"/wfo/api/dags/{SAGA}/runs/{rest.q(run_id)}/trace")
+    trace = rest.plugin_api(f"/wfo/api/dags/{SAGA}/runs/{q(run_id)}/trace")
     assert trace["status"] == "ROLLED_BACK" and trace["failedStep"] == "charge"
     assert trace["rollbackPerformed"] is True
     traced = {t["stepId"]: t for t in trace["steps"]}

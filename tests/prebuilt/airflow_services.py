@@ -19,6 +19,8 @@ from pathlib import Path
 
 import requests
 
+from airflow_provider_wfo.prebuilt.rest import AirflowApiError, AirflowRest
+
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 
@@ -46,27 +48,19 @@ class AirflowServices:
     #: (user, password) when the deployment has users; None = all-admins mode.
     credentials: tuple[str, str] | None = None
 
+    def rest(self) -> AirflowRest:
+        """The product's REST client (prebuilt/rest.py) for these services."""
+        user, password = self.credentials or (None, None)
+        return AirflowRest(self.url, username=user, password=password, request_timeout=10)
+
     def token(self) -> str:
-        if self.credentials is None:
-            response = requests.get(f"{self.url}/auth/token", timeout=10)
-        else:
-            user, password = self.credentials
-            response = requests.post(
-                f"{self.url}/auth/token", json={"username": user, "password": password}, timeout=10
-            )
-        response.raise_for_status()
-        return str(response.json()["access_token"])
+        return self.rest().access_token()
 
     def wait_for_dag(self, dag_id: str, timeout: float = 240) -> None:
-        headers = {"Authorization": f"Bearer {self.token()}"}
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            response = requests.get(f"{self.url}/api/v2/dags/{dag_id}", headers=headers, timeout=10)
-            if response.status_code == 200:
-                return
-            time.sleep(2)
-        errors = requests.get(f"{self.url}/api/v2/importErrors", headers=headers, timeout=10).text
-        raise AssertionError(f"DAG {dag_id} never appeared; import errors: {errors}\n{self.log_tail()}")
+        try:
+            self.rest().wait_for_dag(dag_id, timeout, interval=2)
+        except AirflowApiError as exc:
+            raise AssertionError(f"{exc}\n{self.log_tail()}") from None
 
 
 def service_env(

@@ -117,6 +117,8 @@ def test_demo_ui_serves_the_prebuilt_dags(tmp_path: Path, airflow_db: Path) -> N
     def tail() -> str:
         return (tmp_path / "standalone.log").read_text(errors="replace")[-6000:]
 
+    # Plain HTTP on purpose (not prebuilt/rest.py): this checks the demo as a browser's trigger form
+    # or a user's curl sees it, independently of our own client.
     try:
         deadline = time.monotonic() + 300
         headers: dict[str, str] = {}
