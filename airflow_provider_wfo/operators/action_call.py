@@ -131,6 +131,7 @@ def call_action(
         params=params,
         optional=call.optional,
         index=call.item_index,
+        value=result,
     )
     push_outcome(ti, record)
     return result

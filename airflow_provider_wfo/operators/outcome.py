@@ -101,8 +101,9 @@ def outcome(
     will_retry: bool = False,
     optional: bool = False,
     index: int | None = None,
+    value: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    record = {
+    record: dict[str, Any] = {
         "status": status,
         "attempt": attempt,
         "startTime": iso(start),
@@ -116,6 +117,10 @@ def outcome(
     }
     if index is not None:  # one item of a forEach step: readers pair outcomes read in bulk by it
         record["index"] = index
+    if value is not None:
+        # The action's result again (as in return_value, unredacted: later steps reference it), so the
+        # result task reads one XCom per step, not two (saga/records.py).
+        record["value"] = value
     return record
 
 

@@ -1,10 +1,12 @@
 """What the gate and the result task read about their run from the API server (task-sdk requests).
 
-Costs, per run: one ``GetTaskStates`` for the states of every task, and one XCom read per record
-needed (the task-sdk has no request that reads XComs of several tasks at once:
-``xcom_pull(task_ids=[...])`` sends one ``GetXComSequenceSlice`` per task id). A forEach step costs
-one read per key for all its items together (``GetXComSequenceSlice`` returns every map index), not
-one per item: outcomes carry their item's index, and results belong to the completed items in order.
+Costs, per run: one ``GetTaskStates`` for the states of every task, and one XCom read per step that
+ran: its ``wfo_outcome``, which carries the action's result (``value``) too, so ``return_value`` is
+read only for a record without it. The task-sdk has no request that reads XComs of several tasks at
+once (``xcom_pull(task_ids=[...])`` sends one ``GetXComSequenceSlice`` per task id; the execution API
+routes take one task id). A forEach step costs one read for all its items together
+(``GetXComSequenceSlice`` returns every map index), not one per item: outcomes carry their item's
+index.
 """
 
 from __future__ import annotations
@@ -39,6 +41,13 @@ def run_task_states(ti: Any) -> dict[str, str | None]:
 
 def pull(ti: Any, task_id: str, key: str) -> Any:
     return ti.xcom_pull(task_ids=task_id, key=key)
+
+
+def recorded_value(ti: Any, task_id: str, outcome: Outcome | None) -> Any:
+    """A completed task's result: from its outcome record, else (a record without it) its return_value."""
+    if outcome is not None and outcome.value is not None:
+        return dict(outcome.value)
+    return pull(ti, task_id, RETURN_KEY)
 
 
 def item_outcomes(ti: Any, task_id: str) -> dict[int, Outcome]:
@@ -94,7 +103,8 @@ def _mapped_facts(
         facts[keys[index]] = TaskFacts(state=states.get(keys[index]), outcome=outcomes.get(index))
     done = [i for i in sorted(keys) if states.get(keys[i]) == SUCCESS]
     if state == SUCCESS and len(done) == len(keys):
-        data[step_id] = mapped_results(ti, step_id, done)
+        values = [outcomes[i].value if i in outcomes else None for i in done]
+        data[step_id] = values if None not in values else mapped_results(ti, step_id, done)
     if compensated:
         comp = compensation_task_id(step_id)
         comp_keys = items.get(comp, {})
@@ -125,15 +135,16 @@ def read_facts(
         outcome = parse_outcome(pull(ti, step_id, OUTCOME_KEY)) if state in wanted else None
         facts[step_id] = TaskFacts(state=state, outcome=outcome)
         if state == SUCCESS:
-            data[step_id] = pull(ti, step_id, RETURN_KEY)
+            data[step_id] = recorded_value(ti, step_id, outcome)
     for step_id in compensated:
         if step_id in plan.mapped:
             continue
         task_id = compensation_task_id(step_id)
         state = states.get(task_id)
-        facts[task_id] = TaskFacts(state=state, outcome=parse_outcome(pull(ti, task_id, OUTCOME_KEY)))
+        outcome = parse_outcome(pull(ti, task_id, OUTCOME_KEY))
+        facts[task_id] = TaskFacts(state=state, outcome=outcome)
         if state == SUCCESS:
-            value = pull(ti, task_id, RETURN_KEY)
+            value = recorded_value(ti, task_id, outcome)
             if isinstance(value, Mapping):
                 compensation_data[step_id] = dict(value)
     return facts, data, compensation_data

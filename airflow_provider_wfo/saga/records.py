@@ -5,7 +5,8 @@ Shape (XCom key ``wfo_outcome``, a JSON object)::
     {"status": "success" | "failed" | "skipped", "attempt": 1, "startTime": ISO, "endTime": ISO,
      "duration": ms, "error": str | None, "timedOut": bool, "willRetry": bool,
      "optional": bool, "params": {resolved params, secrets redacted},
-     "result": {a control step's summary: a wait's moments, an approval's answer, a child run} | absent}
+     "result": {a control step's summary: a wait's moments, an approval's answer, a child run} | absent,
+     "value": {the action's result, as in return_value} (success of a step or compensation only)}
 
 A control step (wait, approval, workflow) also pushes ``wfo_waiting`` before it leaves the worker::
 
@@ -92,6 +93,9 @@ class Outcome:
     reason: str | None = None
     #: The item's position, in the outcome of one item of a forEach step.
     index: int | None = None
+    #: The action's result (the same JSON object as its ``return_value``), recorded on success so the
+    #: result task needs one read per step. None when not recorded (a control step, an older record).
+    value: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,7 @@ def parse_outcome(raw: object) -> Outcome | None:
     status = raw.get("status")
     reason = raw.get("reason")
     index = raw.get("index")
+    value = raw.get("value")
     return Outcome(
         status=str(status) if status else None,
         attempt=attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else 0,
@@ -150,4 +155,5 @@ def parse_outcome(raw: object) -> Outcome | None:
         result=dict(result) if isinstance(result, Mapping) else None,
         reason=str(reason) if reason else None,
         index=index if isinstance(index, int) and not isinstance(index, bool) and index >= 0 else None,
+        value=dict(value) if isinstance(value, Mapping) else None,
     )
