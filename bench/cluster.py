@@ -9,6 +9,7 @@ its own AIRFLOW_HOME (a temp dir), database ``wfo_bench``, Redis DB 7, api-serve
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -22,7 +23,60 @@ from bench.stats import median
 
 OURS = "wfo_invoice"
 HAND = "bench_hand_invoice"
+#: The rollback-free three-step workflow (N+1 = 4 tasks) and three hand-written @tasks.
+CHAIN = "bench_chain_wfo"
+HAND_CHAIN = "bench_chain_hand"
+PAIRS = ((OURS, HAND), (CHAIN, HAND_CHAIN))
 FINISHED = ("success", "failed")
+
+NOOP_MODULE = "bench_cluster_noop"
+NOOP_SOURCE = '''"""The no-op action of the chain comparison (on the stack's PYTHONPATH)."""
+from airflow_provider_wfo.actions.registry import register_action
+
+
+def noop(params, ctx=None):
+    return {"value": params.get("index")}
+
+
+register_action("bench", "noop", noop)
+'''
+
+CHAIN_DEFINITION = {
+    "id": CHAIN,
+    "name": "Three steps, no rollback",
+    "steps": [{"id": f"s{j}", "action": "noop", "target": "bench", "params": {"index": j}} for j in range(3)],
+}
+
+CHAIN_LOADER = (
+    '"""The chain comparison\'s workflow definition."""\n'
+    f"import {NOOP_MODULE}  # noqa: F401  (registers bench.noop)\n"
+    "from airflow_provider_wfo import load_workflow_dags\n\n"
+    'load_workflow_dags(globals(), folder=__file__.rsplit("/", 1)[0] + "/chain")\n'
+)
+
+HAND_CHAIN_SOURCE = f'''"""Hand-written: the same three no-op calls as @task functions."""
+from datetime import datetime, timezone
+
+from airflow.sdk import DAG, chain, task
+from {NOOP_MODULE} import noop
+
+with DAG(dag_id="{HAND_CHAIN}", schedule=None, start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
+         catchup=False, tags=["bench"]):
+
+    @task(task_id="s0")
+    def s0():
+        return noop({{"index": 0}})
+
+    @task(task_id="s1")
+    def s1():
+        return noop({{"index": 1}})
+
+    @task(task_id="s2")
+    def s2():
+        return noop({{"index": 2}})
+
+    chain(s0(), s1(), s2())
+'''
 
 HAND_SOURCE = '''"""Hand-written equivalent of the pre-built invoice workflow: the same three connector
 calls with the same retries and timeouts, and a cleanup task that deletes the filed document when the sheet
@@ -261,8 +315,15 @@ def throughput(
     dags = work / "cluster-dags"
     dags.mkdir(parents=True, exist_ok=True)
     (dags / "bench_hand_invoice.py").write_text(HAND_SOURCE)
+    (dags / "bench_chain_hand.py").write_text(HAND_CHAIN_SOURCE)
+    (dags / "chain").mkdir(exist_ok=True)
+    (dags / "chain" / f"{CHAIN}.json").write_text(json.dumps(CHAIN_DEFINITION, indent=2))
+    (dags / "bench_chain_wfo.py").write_text(CHAIN_LOADER)
+    lib = work / "cluster-lib"
+    lib.mkdir(parents=True, exist_ok=True)
+    (lib / f"{NOOP_MODULE}.py").write_text(NOOP_SOURCE)
     home = work / "cluster-home"
-    extra_env: dict[str, str] = {}
+    extra_env: dict[str, str] = {"PYTHONPATH": str(lib)}
     if not dagfactory_plugin:
         # dag-factory is in this venv only for the parse comparison (the `bench` extra); its telemetry
         # plugin would be imported by every task process of both DAGs. A stub package earlier on the
@@ -271,7 +332,7 @@ def throughput(
         (shim / "dagfactory").mkdir(parents=True, exist_ok=True)
         (shim / "dagfactory" / "__init__.py").write_text('"""bench: dag-factory hidden from the stack."""\n')
         (shim / "dagfactory" / "plugin.py").write_text("DagFactoryPlugin = None\n")
-        extra_env["PYTHONPATH"] = str(shim)
+        extra_env["PYTHONPATH"] = os.pathsep.join([str(shim), str(lib)])
     settings = script.Settings(
         home=home,
         db=os.environ.get("WFO_BENCH_CLUSTER_DB", "wfo_bench"),
@@ -301,35 +362,39 @@ def throughput(
             "dueDate": "2026-12-31",
         }
         rest = Rest(stack.url)
-        for dag_id in (OURS, HAND):
+        dag_ids = [d for pair in PAIRS for d in pair]
+        confs = {OURS: conf, HAND: conf, CHAIN: {}, HAND_CHAIN: {}}
+        for dag_id in dag_ids:
             rest.wait_for_dag(dag_id, 300, interval=2)
             rest.set_paused(dag_id, False)
         say("cluster: warm-up (2 runs each)")
-        for dag_id in (OURS, HAND):
-            warm = batch(rest, dag_id, conf, 2, 600)
+        for dag_id in dag_ids:
+            warm = batch(rest, dag_id, confs[dag_id], 2, 600)
             if warm["failed"]:
                 raise RuntimeError(f"warm-up runs of {dag_id} failed; logs in {settings.logs}")
-        samples: dict[str, list[dict[str, Any]]] = {OURS: [], HAND: []}
+        samples: dict[str, list[dict[str, Any]]] = {d: [] for d in dag_ids}
         for rnd in range(rounds):
-            for dag_id in (OURS, HAND):
-                result = batch(rest, dag_id, conf, runs, 1800)
+            for dag_id in dag_ids:  # alternated, so slow phases of the machine hit every DAG alike
+                result = batch(rest, dag_id, confs[dag_id], runs, 1800)
                 samples[dag_id].append(result)
                 say(
                     f"  round {rnd + 1}/{rounds} {dag_id}: {result['per_min']:.1f} runs/min "
                     f"({result['runs']} runs, {result['elapsed_s']:.0f} s, {result['failed']} failed)"
                 )
         profiles: dict[str, Any] = {}
-        ours = median([s["per_min"] for s in samples[OURS]])
-        hand = median([s["per_min"] for s in samples[HAND]])
-        wanted = profile == "always" or (profile == "auto" and ours / hand < 0.9)
+        rate = {d: median([s["per_min"] for s in samples[d]]) for d in dag_ids}
+        ours, hand = rate[OURS], rate[HAND]
+        chain = {"ours_per_min": rate[CHAIN], "hand_per_min": rate[HAND_CHAIN]}
+        chain["ratio"] = chain["ours_per_min"] / chain["hand_per_min"]
+        wanted = profile == "always" or (profile == "auto" and (ours / hand < 0.8 or chain["ratio"] < 0.9))
         pyspy = find_pyspy() if wanted else None
         if wanted and pyspy is None:
             profiles["note"] = "py-spy not found (pip install py-spy, or set WFO_BENCH_PYSPY)"
         elif pyspy is not None:
-            for dag_id in (OURS, HAND):
+            for dag_id in dag_ids:
                 say(f"cluster: profiling one extra batch of {dag_id} with py-spy (not counted)")
                 try:
-                    profiles[dag_id] = profiled_batch(rest, stack, dag_id, conf, runs, work, pyspy)
+                    profiles[dag_id] = profiled_batch(rest, stack, dag_id, confs[dag_id], runs, work, pyspy)
                 except Exception as exc:  # a profile is a bonus; the measurement stands without it
                     profiles[dag_id] = {"error": f"{type(exc).__name__}: {exc}"}
         return {
@@ -341,6 +406,7 @@ def throughput(
             "ours_per_min": ours,
             "hand_per_min": hand,
             "ratio": ours / hand,
+            "chain": chain,
             "samples": samples,
             "profiles": profiles,
             "dagfactory_plugin": dagfactory_plugin,

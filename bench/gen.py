@@ -5,6 +5,8 @@
   (no loop, no factory): plain ``PythonOperator`` / ``BranchPythonOperator`` tasks, the
   ``compensate`` TaskGroup with the compensations and their reversed edges, the gate and the result,
   with the same trigger rules, retries and timeouts as the generated DAG.
+* ``hand_min`` / ``hand_empty``: the same file with a trivial BaseOperator subclass / Airflow's
+  ``EmptyOperator`` for every task (the cheapest tasks Airflow has: what the graph itself costs).
 * ``dagfactory``: astronomer's dag-factory YAML (one file per definition) for the forward-only graph.
 
 The graph shape (upstreams, compensation order) is computed once here with the provider's own pure
@@ -166,14 +168,35 @@ class Step(BaseOperator):
 '''
 
 
-def hand_dag_source(g: Graph, number: int, minimal: bool = False) -> str:
-    """One DAG written out statement by statement (``minimal``: every task a trivial operator)."""
+HAND_EMPTY_HEADER = '''"""Hand-written DAGs with Airflow's own no-op operator: every task an EmptyOperator."""
+from datetime import datetime, timedelta, timezone
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, TaskGroup, TriggerRule
+
+START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+'''
+
+#: How each hand-written kind constructs its tasks: (step operator, branch operator, with callables).
+KINDS = {
+    "python": ("PythonOperator(", "BranchPythonOperator(", True),
+    "min": ("Step(", "Step(", False),
+    "empty": ("EmptyOperator(", "EmptyOperator(", False),
+}
+HEADERS = {"python": HAND_HEADER, "min": HAND_MIN_HEADER, "empty": HAND_EMPTY_HEADER}
+
+
+def hand_dag_source(g: Graph, number: int, kind: str = "python") -> str:
+    """One DAG written out statement by statement: ``python`` (PythonOperator and the branch operator),
+    ``min`` (a trivial BaseOperator subclass) or ``empty`` (EmptyOperator) for every task. The shape is
+    the generated one: the gate and the compensations only when some step has a rollback (N+1 tasks
+    otherwise, ``workflow_result`` after every step)."""
     name = f"dag_{number}"
-    py = "Step(" if minimal else "PythonOperator("
-    branch = "Step(" if minimal else "BranchPythonOperator("
+    py, branch, callables = KINDS[kind]
 
     def call(fn: str, kwargs: Any = None) -> str:
-        if minimal:
+        if not callables:
             return ""
         return f"python_callable={fn}, " + (f"op_kwargs={kwargs!r}, " if kwargs is not None else "")
 
@@ -195,28 +218,31 @@ def hand_dag_source(g: Graph, number: int, minimal: bool = False) -> str:
         if parents:
             lines.append(f"    [{', '.join(_var(p) for p in parents)}] >> {_var(sid)}")
     lines.append(
+        f"    done = {py}task_id='workflow_result', {call('result')}trigger_rule=TriggerRule.ALL_DONE)"
+    )
+    forward = ", ".join(_var(s["id"]) for s in g.steps)
+    if not g.rollback:
+        lines.append(f"    [{forward}] >> done")
+        return "\n".join(lines) + "\n"
+    lines.append(
         f"    gate = {branch}task_id='saga_decision', {call('decide')}"
         "trigger_rule=TriggerRule.ALL_DONE, retries=1)"
     )
-    lines.append(
-        f"    done = {py}task_id='workflow_result', {call('result')}trigger_rule=TriggerRule.ALL_DONE)"
-    )
-    lines.append(f"    [{', '.join(_var(s['id']) for s in g.steps)}] >> gate")
-    if g.rollback:
-        lines.append("    with TaskGroup('compensate'):")
-        for sid in g.rollback:
-            step = next(s for s in g.steps if s["id"] == sid)
-            lines.append(
-                f"        c_{sid} = {py}task_id={sid!r}, {call('undo_step', step['rollback']['params'])}"
-                "retries=3, retry_delay=timedelta(seconds=1), "
-                "trigger_rule=TriggerRule.ALL_DONE)"
-            )
-        for sid, after in g.compensation_upstream.items():
-            if after:
-                lines.append(f"    [{', '.join('c_' + t for t in after)}] >> c_{sid}")
-        comps = ", ".join("c_" + s for s in g.rollback)
-        lines.append(f"    gate >> [{comps}]")
-        lines.append(f"    [{comps}] >> done")
+    lines.append(f"    [{forward}] >> gate")
+    lines.append("    with TaskGroup('compensate'):")
+    for sid in g.rollback:
+        step = next(s for s in g.steps if s["id"] == sid)
+        lines.append(
+            f"        c_{sid} = {py}task_id={sid!r}, {call('undo_step', step['rollback']['params'])}"
+            "retries=3, retry_delay=timedelta(seconds=1), "
+            "trigger_rule=TriggerRule.ALL_DONE)"
+        )
+    for sid, after in g.compensation_upstream.items():
+        if after:
+            lines.append(f"    [{', '.join('c_' + t for t in after)}] >> c_{sid}")
+    comps = ", ".join("c_" + s for s in g.rollback)
+    lines.append(f"    gate >> [{comps}]")
+    lines.append(f"    [{comps}] >> done")
     lines.append("    gate >> done")
     return "\n".join(lines) + "\n"
 
@@ -263,16 +289,20 @@ def write_ours(folder: Path, defns: Iterable[dict[str, Any]]) -> None:
         (folder / f"{defn['id']}.json").write_text(json.dumps(defn, indent=2))
 
 
-def write_hand(folder: Path, defns: Iterable[dict[str, Any]], minimal: bool = False) -> None:
+def write_hand(folder: Path, defns: Iterable[dict[str, Any]], kind: str = "python") -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    parts = [HAND_MIN_HEADER if minimal else HAND_HEADER]
+    parts = [HEADERS[kind]]
     for number, defn in enumerate(defns):
-        parts.append(hand_dag_source(graph(defn), number, minimal))
+        parts.append(hand_dag_source(graph(defn), number, kind))
     (folder / "hand_dags.py").write_text("".join(parts))
 
 
 def write_hand_min(folder: Path, defns: Iterable[dict[str, Any]]) -> None:
-    write_hand(folder, defns, minimal=True)
+    write_hand(folder, defns, kind="min")
+
+
+def write_hand_empty(folder: Path, defns: Iterable[dict[str, Any]]) -> None:
+    write_hand(folder, defns, kind="empty")
 
 
 def forward_only(defn: dict[str, Any]) -> dict[str, Any]:
@@ -300,4 +330,5 @@ WRITERS = {
     "hand": write_hand,
     "dagfactory": write_dagfactory,
     "hand_min": write_hand_min,
+    "hand_empty": write_hand_empty,
 }

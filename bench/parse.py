@@ -13,7 +13,7 @@ from bench import gen
 from bench.env import PYTHON, ROOT
 from bench.stats import loglog_slope, median, segment_slopes, spread
 
-SIDES = ("ours", "hand", "dagfactory", "hand_min")
+SIDES = ("ours", "hand", "dagfactory", "hand_min", "hand_empty")
 #: Above this fitted exponent (or last-segment slope) growth is flagged as super-linear.
 SUPERLINEAR = 1.15
 
@@ -115,11 +115,12 @@ def parse_compare(
         warm_folder(side, work)
     verify(folders["ours"], folders["hand"], env)
     verify(folders["ours"], folders["hand_min"], env)
+    verify(folders["ours"], folders["hand_empty"], env)
     say(f"parse: N={n} K={k}, graphs verified identical (ours vs hand-written); {reps} rounds")
     jobs = [(side, _job(side, folders[side], env)) for side in SIDES]
     samples = alternate(jobs, reps, say)
     sides = {side: summarize(samples[side]) for side in SIDES}
-    ours, hand, dagf, hand_min = (sides[s] for s in SIDES)
+    ours, hand, dagf, hand_min, hand_empty = (sides[s] for s in SIDES)
     return {
         "n": n,
         "k": k,
@@ -128,6 +129,8 @@ def parse_compare(
         "ratio_hand": ours["parse_s"] / hand["parse_s"],
         "ratio_dagfactory": ours["parse_s"] / dagf["parse_s"],
         "ratio_hand_min": ours["parse_s"] / hand_min["parse_s"],
+        "ratio_hand_empty": ours["parse_s"] / hand_empty["parse_s"],
+        "ratio_hand_empty_cpu": ours["parse_cpu_s"] / hand_empty["parse_cpu_s"],
         "ratio_hand_cpu": ours["parse_cpu_s"] / hand["parse_cpu_s"],
         "ratio_dagfactory_cpu": ours["parse_cpu_s"] / dagf["parse_cpu_s"],
         "ratio_hand_cold": ours["cold_s"] / hand["cold_s"],

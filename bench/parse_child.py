@@ -24,6 +24,7 @@ SIDE_IMPORTS = {
     "hand": ["airflow.providers.standard.operators.python"],
     "dagfactory": ["dagfactory", "airflow.providers.standard.operators.python"],
     "hand_min": ["airflow.sdk"],
+    "hand_empty": ["airflow.providers.standard.operators.empty"],
 }
 
 

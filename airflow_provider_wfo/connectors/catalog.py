@@ -14,6 +14,7 @@ loader can read the catalog at parse time.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import logging
 import pkgutil
@@ -109,7 +110,14 @@ def target_names() -> list[str]:
 
 
 def nearest(word: str, candidates: list[str]) -> str | None:
-    found = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return _nearest(word, tuple(candidates))
+
+
+@functools.lru_cache(maxsize=1024)
+def _nearest(word: str, candidates: tuple[str, ...]) -> str | None:
+    # Cached: a folder of definitions calling one custom action asks the same question for every step
+    # (difflib was a tenth of the parse time of 200 such definitions).
+    found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return found[0] if found else None
 
 
