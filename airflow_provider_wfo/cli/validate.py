@@ -67,6 +67,21 @@ def check_file(path: Path, strict: bool = False) -> list[ValidationIssue]:
     return []
 
 
+def _add_call_cycles(checked: list[tuple[str, list[ValidationIssue]]]) -> None:
+    """Add the sub-workflow call cycles among the valid definitions of one folder to their issues."""
+    from airflow_provider_wfo.definition.workflow_calls import call_cycle_issues
+
+    valid = {}
+    for source, issues in checked:
+        if not issues:
+            valid[source] = load_definition_file(Path(source))
+    by_id = {defn.id: source for source, defn in valid.items()}
+    for workflow_id, found in call_cycle_issues(valid.values()).items():
+        for source, issues in checked:
+            if source == by_id[workflow_id]:
+                issues.extend(found)
+
+
 def run(args: argparse.Namespace) -> int:
     paths: Sequence[str] = args.paths
     results: list[tuple[str, list[ValidationIssue]]] = []
@@ -80,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
             results.append(
                 (raw, [ValidationIssue(DOCUMENT, "no *.json, *.yaml or *.yml files in this folder")])
             )
-        results.extend((str(file), check_file(file, args.strict)) for file in found)
+        checked = [(str(file), check_file(file, args.strict)) for file in found]
+        if path.is_dir():
+            _add_call_cycles(checked)
+        results.extend(checked)
     invalid = sum(1 for _, issues in results if issues)
     if args.format == "json":
         payload = [

@@ -41,6 +41,7 @@ from airflow_provider_wfo.definition.errors import DefinitionError, ValidationIs
 from airflow_provider_wfo.definition.files import definition_files
 from airflow_provider_wfo.definition.models import WorkflowDefinition
 from airflow_provider_wfo.definition.rules import AIRFLOW_ID, MAX_ID_LENGTH
+from airflow_provider_wfo.definition.workflow_calls import call_cycle_issues
 from airflow_provider_wfo.factory.budget import DefinitionTimeout, file_time_left, time_budget
 from airflow_provider_wfo.factory.dag_factory import build_dag
 from airflow_provider_wfo.operators.broken import WfoBrokenDefinitionOperator
@@ -146,6 +147,7 @@ def load_workflow_dags(
     before = {id(entry) for entry in _registered()}
     budget = definition_timeout()
     paths = definition_files(root)
+    read: dict[str, tuple[Path, str, WorkflowDefinition]] = {}
     for index, path in enumerate(paths):
         shown = _shown(path, root)
         if shard is not None and shard_of(shown, shard[1]) != shard[0]:
@@ -160,6 +162,7 @@ def load_workflow_dags(
             with time_budget(budget):
                 data = read_definition_data(path)
                 defn = _check(data, str(path))
+                read.setdefault(defn.id, (path, shown, defn))
                 if wanted is not None and defn.id != wanted:
                     sources.setdefault(defn.id, path)
                     continue
@@ -177,6 +180,10 @@ def load_workflow_dags(
         sources[defn.id] = path
         dags[dag.dag_id] = dag
         namespace[_global_name(dag.dag_id)] = dag
+    _refuse_call_cycles(read, dags, namespace, broken)
+    for refused in (b.claimed_id for b in broken):
+        if refused in read and refused not in dags:
+            sources.pop(refused, None)
     for item in broken:
         dag_id = item.claimed_id
         if dag_id is None or dag_id in sources or dag_id in dags:
@@ -188,6 +195,23 @@ def load_workflow_dags(
         namespace[_global_name(dag_id)] = placeholder
     _forget_half_built(before, dags)
     return dags
+
+
+def _refuse_call_cycles(
+    read: dict[str, tuple[Path, str, WorkflowDefinition]],
+    dags: dict[str, DAG],
+    namespace: MutableMapping[str, Any],
+    broken: list[_Broken],
+) -> None:
+    """Definitions that call each other in a cycle (``workflow.run``) become broken definitions: the
+    cycle needs every definition read from this folder (this shard's, with ``shard=``) to be seen."""
+    for workflow_id, issues in call_cycle_issues(defn for _, _, defn in read.values()).items():
+        path, shown, _ = read[workflow_id]
+        lines = _problem_lines(shown, DefinitionError(issues, str(path)))
+        log.error("wfo: invalid workflow definition %s\n%s", path, "\n".join(lines))
+        dags.pop(workflow_id, None)
+        namespace.pop(_global_name(workflow_id), None)
+        broken.append(_Broken(path, shown, lines, workflow_id))
 
 
 def _registered() -> set[Any]:

@@ -13,6 +13,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,12 +168,14 @@ def run_workflow(
     on_started: Callable[[str], None] | None = None,
     answers: Mapping[str, Answer] | None = None,
     workflows: Iterable[WorkflowDefinition | Mapping[str, Any] | str | os.PathLike[str]] = (),
+    logical_date: datetime | None = None,
 ) -> RunOutcome:
     """Run a definition through its generated DAG in this process; see :func:`execute_workflow`.
 
     ``answers``: how to answer its ``approval.request`` steps, by step id (``local/answers.py``).
     ``workflows``: definitions its ``workflow.run`` steps call, installed next to it (a definition read
-    from a file brings the other definitions of its folder along)."""
+    from a file brings the other definitions of its folder along). ``logical_date``: the run's (and its
+    ``run_after``), to take over a run triggered for that date (``local/child_run.py``)."""
     env = prepare_environment()
     definition = coerce_definition(defn)
     if threading.current_thread() is not threading.main_thread() and any(
@@ -214,7 +217,12 @@ def run_workflow(
         answerer = ApprovalAnswerer(dag.dag_id, answers or {})
         answerer.start()
     try:
-        dag_run = dag.test(run_conf=dict(initial_context or {}))
+        if logical_date is None:
+            dag_run = dag.test(run_conf=dict(initial_context or {}))
+        else:
+            dag_run = dag.test(
+                run_conf=dict(initial_context or {}), logical_date=logical_date, run_after=logical_date
+            )
     finally:
         if answerer is not None:
             answerer.stop()

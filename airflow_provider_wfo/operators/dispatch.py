@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from airflow_provider_wfo.definition.control import APPROVAL, WAIT
+from airflow_provider_wfo.definition.control import APPROVAL, WAIT, WORKFLOW
 from airflow_provider_wfo.definition.models import WorkflowStep
 from airflow_provider_wfo.operators.step import WfoStepOperator
 
@@ -20,4 +20,8 @@ def forward_operator_class(step: WorkflowStep) -> type[WfoStepOperator]:
 
         # The provider's operators are untyped (Any to mypy); this one is a WfoStepOperator.
         return cast("type[WfoStepOperator]", WfoApprovalOperator)
+    if step.target == WORKFLOW:
+        from airflow_provider_wfo.operators.subworkflow import WfoWorkflowOperator
+
+        return cast("type[WfoStepOperator]", WfoWorkflowOperator)
     return WfoStepOperator
