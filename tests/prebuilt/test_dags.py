@@ -13,7 +13,9 @@ REPO = Path(__file__).resolve().parents[2]
 WEEKLY = REPO / "dags" / "workflows" / "weekly_report.json"
 
 EXPECTED_TASKS = {
-    "wfo_invoice": {"file-drive", "update-sheet", "notify-accounting", "compensate.file-drive"},
+    "wfo_invoice": {
+        "file-drive", "approve-payment", "update-sheet", "notify-accounting", "compensate.file-drive"
+    },
     "wfo_bug_report": {"create-card", "notify-devs", "page-on-call", "track-sheet", "compensate.create-card"},
     "wfo_meeting": {"create-notion", "notify-attendees", "compensate.create-notion"},
     "wfo_report": {

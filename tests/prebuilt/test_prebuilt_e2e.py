@@ -112,9 +112,11 @@ def test_invoice_commits(workspace: Path) -> None:
     assert result.success and not result.rollback_performed
     assert _statuses(result) == {
         "file-drive": StepStatus.COMPLETED,
+        "approve-payment": StepStatus.SKIPPED,
         "update-sheet": StepStatus.COMPLETED,
         "notify-accounting": StepStatus.COMPLETED,
     }
+    assert result.step("approve-payment").reason == "condition false"  # 1500 <= approvalThreshold
     filed = data(result, "file-drive")
     assert filed["folder"] == "Invoices"
     assert (workspace / "drive" / "Invoices" / filed["name"]).read_bytes() == pdf
@@ -128,6 +130,42 @@ def test_invoice_commits(workspace: Path) -> None:
     assert len(messages) == 1
     assert messages[0]["channel"] == "accounting"
     assert "Acme Corporation" in json.dumps(messages[0])
+
+
+def _large_invoice(workspace: Path, answer: Any, sheet: str) -> Any:
+    from airflow_provider_wfo.local.runner import run_workflow
+    from airflow_provider_wfo.prebuilt.definitions import load_prebuilt
+
+    staged = workspace / "inbox" / f"big-{sheet}.pdf"  # a file the drive connector may read
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    staged.write_bytes(SAMPLE_PDF.read_bytes())
+    conf = {
+        "fileName": f"Invoice-Big-{sheet}.pdf", "filePath": str(staged), "vendor": "Big Vendor",
+        "amount": 25000, "dueDate": "2025-03-01", "spreadsheetId": sheet,
+    }
+    return run_workflow(load_prebuilt("invoice"), conf, answers={"approve-payment": answer}).result
+
+
+def test_invoice_over_the_threshold_is_tracked_once_approved(workspace: Path) -> None:
+    from airflow_provider_wfo.local.answers import Answer
+
+    result = _large_invoice(workspace, Answer(True, "ok"), "e2e-invoices-approved")
+    assert result.status is WorkflowStatus.COMPLETED, result.error
+    approval = data(result, "approve-payment")
+    assert approval["approved"] is True and approval["comment"] == "ok"
+    assert sheet_rows(workspace, "e2e-invoices-approved")[-1][1:3] == ["Big Vendor", "25000"]
+
+
+def test_invoice_over_the_threshold_rejected_deletes_the_filed_document(workspace: Path) -> None:
+    from airflow_provider_wfo.local.answers import Answer
+
+    result = _large_invoice(workspace, Answer(False, "not ours"), "e2e-invoices-rejected")
+    assert result.status is WorkflowStatus.ROLLED_BACK
+    assert result.failed_step == "approve-payment"
+    assert "not ours" in (result.step("approve-payment").error or "")
+    assert result.step("file-drive").rolled_back
+    assert not (workspace / "drive" / "Invoices" / "Invoice-Big-e2e-invoices-rejected.pdf").exists()
+    assert sheet_rows(workspace, "e2e-invoices-rejected") == []
 
 
 def test_invoice_rolls_back_when_the_sheet_fails(workspace: Path, fail_action: Any) -> None:

@@ -31,10 +31,13 @@ def example(name: str) -> dict[str, Any]:
     return data
 
 
-@pytest.mark.parametrize(("priority", "ran", "skipped"), [
-    ("high", "high-priority-action", "normal-action"),
-    ("low", "normal-action", "high-priority-action"),
-])
+@pytest.mark.parametrize(
+    ("priority", "ran", "skipped"),
+    [
+        ("high", "high-priority-action", "normal-action"),
+        ("low", "normal-action", "high-priority-action"),
+    ],
+)
 def test_conditional_workflow_runs_one_of_the_two_notifications(
     run_workflow: Any, httpserver: HTTPServer, priority: str, ran: str, skipped: str
 ) -> None:
@@ -76,8 +79,9 @@ class BookingService:
             body = request.get_json()
             name = body["traveller"]
             if name in self.full:
-                return Response(json.dumps({"error": "no seat left in this fare"}), 503,
-                                content_type="application/json")
+                return Response(
+                    json.dumps({"error": "no seat left in this fare"}), 503, content_type="application/json"
+                )
             booking = f"B-{body['position']}-{name}"
             self.bookings[booking] = name
             return Response(
@@ -127,3 +131,63 @@ def test_group_booking_one_fails_and_the_others_are_cancelled(
     assert service.undo_order == ["booking", "booking", "hold"]  # the earlier step after the items
     assert result.step("hold-fare").status == StepStatus.ROLLED_BACK
     assert result.step("confirm").status == StepStatus.SKIPPED
+
+
+class ProcessService:
+    """A batch process API: the process is ``running`` for ``polls_until_done`` status reads (for ever
+    when None), then ``completed``."""
+
+    def __init__(self, polls_until_done: int | None) -> None:
+        self.polls_until_done = polls_until_done
+        self.calls: list[tuple[str, str]] = []
+
+    def handle(self, request: Request) -> Response:
+        self.calls.append((request.method, request.path))
+        if request.path == "/v1/processes" and request.method == "POST":
+            return Response(json.dumps({"id": "P-1"}), 201, content_type="application/json")
+        if request.path == "/v1/processes/P-1" and request.method == "GET":
+            reads = sum(1 for c in self.calls if c == ("GET", "/v1/processes/P-1"))
+            done = self.polls_until_done is not None and reads > self.polls_until_done
+            return Response(
+                json.dumps({"id": "P-1", "status": "completed" if done else "running"}),
+                content_type="application/json",
+            )
+        if request.path == "/v1/processes/P-1/complete" and request.method == "POST":
+            return Response(json.dumps({"id": "P-1", "final": True}), content_type="application/json")
+        if request.path == "/v1/processes/P-1" and request.method == "DELETE":
+            return Response("", 204)
+        return Response("not found", 404)
+
+
+def test_long_running_polls_on_the_triggerer_then_finalizes(
+    run_workflow: Any, httpserver: HTTPServer
+) -> None:
+    service = ProcessService(polls_until_done=2)
+    httpserver.expect_request("").respond_with_handler(service.handle)
+    result = run_workflow(example("long-running.json"), {"api": httpserver.url_for("/v1")})
+
+    assert result.status == WorkflowStatus.COMPLETED, result.error
+    poll = result.step("poll-status")
+    assert poll.result is not None and poll.result.data["polls"] == 3
+    assert poll.result.data["body"]["status"] == "completed"
+    assert poll.attempts == 1  # one attempt that waited, not ten retries
+    assert service.calls == [
+        ("POST", "/v1/processes"),
+        *[("GET", "/v1/processes/P-1")] * 3,
+        ("POST", "/v1/processes/P-1/complete"),
+    ]
+
+
+def test_long_running_timeout_cancels_the_started_process(run_workflow: Any, httpserver: HTTPServer) -> None:
+    service = ProcessService(polls_until_done=None)
+    httpserver.expect_request("").respond_with_handler(service.handle)
+    result = run_workflow(
+        example("long-running.json"), {"api": httpserver.url_for("/v1"), "pollTimeout": 2500}
+    )
+
+    assert result.status == WorkflowStatus.ROLLED_BACK
+    assert result.failed_step == "poll-status" and "timed out" in (result.error or "")
+    assert result.step("start-process").status == StepStatus.ROLLED_BACK
+    assert result.step("finalize").status == StepStatus.SKIPPED
+    assert service.calls[-1] == ("DELETE", "/v1/processes/P-1")
+    assert ("POST", "/v1/processes/P-1/complete") not in service.calls
