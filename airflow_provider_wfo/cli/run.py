@@ -54,16 +54,33 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _conf(value: str | None) -> dict[str, Any]:
+    """``--conf`` under the loader's limits (definition/conf.py): size, nesting, no NaN."""
+    from airflow_provider_wfo.definition.conf import parse_conf_text
+    from airflow_provider_wfo.definition.rules import MAX_CONF_BYTES
+
     if not value:
         return {}
-    text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--conf is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError('--conf must be a JSON object, e.g. \'{"orderId": "ORD-1"}\'')
-    return data
+    if value.startswith("@"):
+        path = Path(value[1:])
+        if path.is_file() and path.stat().st_size > MAX_CONF_BYTES:
+            raise ValueError(f"--conf {value}: run conf may hold at most {MAX_CONF_BYTES:,} bytes")
+        text = path.read_text(encoding="utf-8")
+    else:
+        text = value
+    return parse_conf_text(text, "--conf")
+
+
+def _fail(args: argparse.Namespace, message: str, code: int, issues: list[Any] | None = None) -> int:
+    """An error before the run: JSON on stdout with ``--json`` (scripts parse it), else stderr."""
+    if not args.json:
+        return error(message, code)
+    payload: dict[str, Any] = {"success": False, "error": message}
+    if issues is not None:
+        payload["errors"] = [
+            {"file": args.file, "location": i.location, "message": i.message} for i in issues
+        ]
+    sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    return code
 
 
 @contextlib.contextmanager
@@ -98,6 +115,7 @@ def _airflow_output_to(log_path: Path) -> Iterator[tuple[IO[str], IO[str]]]:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from airflow_provider_wfo.definition.errors import DefinitionError
     from airflow_provider_wfo.definition.loading import load_definition_file
     from airflow_provider_wfo.local.answers import parse_answers
     from airflow_provider_wfo.local.environment import prepare_environment
@@ -106,14 +124,22 @@ def run(args: argparse.Namespace) -> int:
         conf = _conf(args.conf)
         answers = parse_answers(args.approve, args.reject)
     except (ValueError, OSError) as exc:
-        return error(str(exc), 2)
-    defn = load_definition_file(args.file)
+        return _fail(args, str(exc), 2)
+    try:
+        defn = load_definition_file(args.file)
+    except DefinitionError as exc:
+        if not args.json:
+            raise  # printed as file: location: message lines by the CLI's main
+        count = len(exc.issues)
+        return _fail(args, f"invalid workflow definition: {count} problem{'s' * (count != 1)}", 1, exc.issues)
     approvals = {s.id for s in defn.steps if s.target == "approval"}
     unknown = sorted(set(answers) - approvals)
     if unknown:
         known = ", ".join(sorted(approvals)) or "none"
-        return error(
-            f"{', '.join(unknown)}: not an approval step of {defn.id!r} (its approval steps: {known})", 2
+        return _fail(
+            args,
+            f"{', '.join(unknown)}: not an approval step of {defn.id!r} (its approval steps: {known})",
+            2,
         )
     env = prepare_environment()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -127,7 +153,12 @@ def run(args: argparse.Namespace) -> int:
         try:
             outcome = _run_with_progress(args.file, defn, conf, answers, progress_console, show_progress)
         except Exception as exc:
-            err.print(f"wfo: error: the run did not complete: {type(exc).__name__}: {exc}", markup=False)
+            message = f"the run did not complete: {type(exc).__name__}: {exc}"
+            if args.json:
+                payload = {"success": False, "error": message, "log": str(log_path)}
+                out.print(json.dumps(payload, indent=2), markup=False, highlight=False)
+                return 2
+            err.print(f"wfo: error: {message}", markup=False)
             err.print(f"Airflow log: {log_path}", markup=False)
             return 2
         if args.json:

@@ -86,6 +86,11 @@ def run(args: argparse.Namespace) -> int:
     paths: Sequence[str] = args.paths
     results: list[tuple[str, list[ValidationIssue]]] = []
     for raw in paths:
+        if not raw.strip():  # Path("") is the current folder: an empty argument is a mistake
+            results.append(
+                (repr(raw), [ValidationIssue(DOCUMENT, "empty path; name a definition file or folder")])
+            )
+            continue
         path = Path(raw)
         if not path.exists():
             results.append((raw, [ValidationIssue(DOCUMENT, "no such file or folder")]))

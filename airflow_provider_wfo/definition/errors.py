@@ -62,10 +62,17 @@ class DefinitionError(ValueError):
         return "\n".join(lines)
 
 
+#: Keys longer than this are cut in locations and messages (hostile input cannot flood a line).
+_MAX_SHOWN_KEY = 60
+
+
 def json_path(parts: Iterable[str | int], root: str = "") -> str:
-    """``("steps", 2, "dependsOn", 0)`` -> ``steps[2].dependsOn[0]``; odd keys are quoted."""
+    """``("steps", 2, "dependsOn", 0)`` -> ``steps[2].dependsOn[0]``; odd keys are quoted, and keys
+    over 60 characters are cut (``"xxx..."``)."""
     out = root
     for part in parts:
+        if isinstance(part, str) and len(part) > _MAX_SHOWN_KEY:
+            part = part[: _MAX_SHOWN_KEY - 3] + "..."
         if isinstance(part, int):
             out += f"[{part}]"
         elif _PLAIN_KEY.fullmatch(part):
@@ -163,6 +170,8 @@ def _translate(error: Mapping[str, Any]) -> ValidationIssue:
     if kind == "extra_forbidden" and isinstance(key, str):
         model = _model_at(loc)
         known = _aliases(model) if model else []
+        if len(key) > _MAX_SHOWN_KEY:  # the location shows its start already; never echo it twice
+            return ValidationIssue(where, f"unknown key ({len(key):,} characters)")
         hint = suggestion(key, known)
         if not hint and known:
             hint = f" (known keys: {', '.join(sorted(known))})"
@@ -173,6 +182,8 @@ def _translate(error: Mapping[str, Any]) -> ValidationIssue:
         return ValidationIssue(where, f"expected {_EXPECTED[kind]}, got {describe(value)}")
     if kind in _BOUNDS:
         bound = _BOUNDS[kind].format(**{k: ctx.get(k) for k in ("ge", "gt", "le", "lt")})
+        if key == "timeout" and kind == "greater_than_equal":  # ms; 0 would stop every attempt at once
+            bound += " ms (leave timeout out for no time limit)"
         return ValidationIssue(where, f"must be {bound}, got {describe(value)}")
     if kind == "finite_number":
         return ValidationIssue(where, f"must be a finite number, got {describe(value)}")

@@ -21,6 +21,8 @@ MAX_MILLISECONDS = 10**12  # about 31 years
 MAX_COUNT = 10_000
 MAX_BACKOFF = 100.0
 Milliseconds = Annotated[StrictInt, Field(ge=0, le=MAX_MILLISECONDS)]
+#: A time limit: 0 would stop every attempt at once, so the least is 1 ms.
+TimeoutMilliseconds = Annotated[StrictInt, Field(ge=1, le=MAX_MILLISECONDS)]
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
 JsonObject = dict[str, Any]
 
@@ -61,7 +63,7 @@ class RollbackAction(_Model):
     retry_delay: Milliseconds = Field(
         default=DEFAULT_RETRY_DELAY_MS, description="Delay between retries (ms)."
     )
-    timeout: Milliseconds | None = Field(default=None, description="Per-attempt time limit (ms).")
+    timeout: TimeoutMilliseconds | None = Field(default=None, description="Per-attempt time limit (ms).")
 
 
 class WorkflowStep(_Model):
@@ -77,7 +79,7 @@ class WorkflowStep(_Model):
         default=False, description="A failure of this step does not fail the workflow."
     )
     retry_count: Count = Field(default=0, description="Retries after the first attempt.")
-    timeout: Milliseconds | None = Field(default=None, description="Per-attempt time limit (ms).")
+    timeout: TimeoutMilliseconds | None = Field(default=None, description="Per-attempt time limit (ms).")
     depends_on: list[str] | None = Field(
         default=None,
         description="Steps that must complete first. Absent: the previous step in the list. []: a root.",

@@ -16,6 +16,9 @@ What the dialect cannot make linear is refused at validate time instead
 and ``unevaluatedProperties``. Remote references are refused there too: ``jsonschema`` would fetch
 them over the network at validate, parse and trigger time (case 3).
 
+The dialect's ``number`` and ``integer`` types also refuse NaN and Infinity, which Python's JSON reader
+accepts in a REST trigger's conf.
+
 ``patternMessage`` (a string next to ``pattern``) is the human message shown when a value does not
 match, in place of the raw regex.
 """
@@ -23,6 +26,7 @@ match, in place of the raw regex.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -105,6 +109,21 @@ def _pattern(validator: Any, pattern: Any, instance: Any, schema: Mapping[str, A
         yield PatternMismatch(text)
 
 
+def _finite(checker: Any, instance: Any, base: str) -> bool:
+    return bool(Draft202012Validator.TYPE_CHECKER.is_type(instance, base)) and not (
+        isinstance(instance, float) and not math.isfinite(instance)
+    )
+
+
+#: ``number`` and ``integer`` exclude NaN and Infinity: Python's JSON reader accepts them in a REST
+#: trigger's conf, and they are not JSON numbers (Airflow hands them to tasks as null).
+_TYPES = Draft202012Validator.TYPE_CHECKER.redefine_many(
+    {
+        "number": lambda checker, instance: _finite(checker, instance, "number"),
+        "integer": lambda checker, instance: _finite(checker, instance, "integer"),
+    }
+)
+
 #: The dialect's meta-schema: 2020-12 itself (a reference the offline registry of
 #: ``jsonschema_specifications`` resolves), under our own id.
 _META_SCHEMA: dict[str, Any] = {
@@ -118,7 +137,7 @@ ParamsValidator: Any = validators.create(
     meta_schema=_META_SCHEMA,
     validators={**Draft202012Validator.VALIDATORS, "pattern": _pattern},
     version="wfo-params-2020-12-re2",
-    type_checker=Draft202012Validator.TYPE_CHECKER,
+    type_checker=_TYPES,
     format_checker=Draft202012Validator.FORMAT_CHECKER,
     id_of=Draft202012Validator.ID_OF,
 )

@@ -14,9 +14,11 @@ __all__ = [
     "BUILTIN_SCOPE_NAMES",
     "COMPENSATION_PREFIX",
     "ITEM_SCOPE_NAMES",
+    "MAX_CONF_BYTES",
     "MAX_DEFINITION_BYTES",
     "MAX_ID_LENGTH",
     "MAX_NESTING",
+    "MAX_STEPS",
     "MAX_STEP_ID_LENGTH",
     "MAX_TAG_LENGTH",
     "MAX_YAML_ALIASED_NODES",
@@ -26,12 +28,20 @@ __all__ = [
     "RESERVED_SCOPE_NAMES",
     "RESERVED_STEP_IDS",
     "SCHEDULE_PRESETS",
+    "WORKFLOW_ID_START",
 ]
 
 #: A definition is a few kilobytes; 16 MiB leaves room for large inline data and still bounds time.
 MAX_DEFINITION_BYTES = 16 * 1024 * 1024
+#: Run conf reaches every step's scope and Airflow stores and shows it with the run: 1 MiB is far
+#: more than a trigger form or an API call sends, and small enough to copy into every task.
+MAX_CONF_BYTES = 1024 * 1024
 #: Deepest nesting of objects and lists in a whole definition (params may nest 64 levels).
 MAX_NESTING = 100
+#: Steps per workflow. 5,000 is the largest definition the benchmark parses on the real dag-processor
+#: (bench/, docs/performance.md); beyond that a DAG's parse and a local ``wfo run`` (Airflow's
+#: ``dag.test`` loop scans every task instance per pass) grow too slow to be useful.
+MAX_STEPS = 5_000
 #: YAML aliases can make a small file expand to a huge value ("billion laughs"); count expanded nodes.
 MAX_YAML_NODES = 2_000_000
 #: Of which at most this many may come from expanding aliases (each use is a copy).
@@ -43,6 +53,9 @@ MAX_YAML_EXPANDED_CHARS = MAX_DEFINITION_BYTES
 #: What Airflow accepts as a dag_id / task_id.
 AIRFLOW_ID = re.compile(r"[A-Za-z0-9_.-]+")
 MAX_ID_LENGTH = 250
+#: A workflow id also names files (the copy ``wfo run`` installs, log files): it starts with a
+#: letter or digit, so it is never ``..``, a dotfile or something that reads as an option.
+WORKFLOW_ID_START = re.compile(r"[A-Za-z0-9]")
 #: A compensation task is ``compensate.<step id>``; it must still fit in Airflow's 250 characters.
 COMPENSATION_PREFIX = "compensate."
 MAX_STEP_ID_LENGTH = MAX_ID_LENGTH - len(COMPENSATION_PREFIX)

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_wfo.definition.conf import check_conf
 from airflow_provider_wfo.definition.control import APPROVAL, WORKFLOW
 from airflow_provider_wfo.local.environment import (
     LocalEnvironment,
@@ -176,6 +177,7 @@ def run_workflow(
     ``workflows``: definitions its ``workflow.run`` steps call, installed next to it (a definition read
     from a file brings the other definitions of its folder along). ``logical_date``: the run's (and its
     ``run_after``), to take over a run triggered for that date (``local/child_run.py``)."""
+    check_conf(initial_context, "the initial context")  # before anything is prepared or installed
     env = prepare_environment()
     definition = coerce_definition(defn)
     if threading.current_thread() is not threading.main_thread() and any(
@@ -252,6 +254,8 @@ def execute_workflow(
 
     The embedded default is prepared on first use (AIRFLOW_HOME ``<repo>/.airflow`` unless ``WFO_HOME``
     or ``AIRFLOW_HOME`` say otherwise; SQLite migrated when needed). A failed workflow is a result
-    (``success`` false), not an exception.
+    (``success`` false), not an exception. An ``initial_context`` that breaks the run-conf limits
+    (not JSON, ``NaN``, over 1 MiB, nested over 100 levels) raises
+    :class:`~airflow_provider_wfo.definition.conf.ConfError` (a ``ValueError``) before anything runs.
     """
     return run_workflow(defn, initial_context).result

@@ -25,7 +25,7 @@ from airflow_provider_wfo.definition.models import WorkflowStep
 from airflow_provider_wfo.definition.references import ReferenceError, resolve_string
 from airflow_provider_wfo.operators.action_call import ActionCall, call_action
 from airflow_provider_wfo.operators.compensation import WfoCompensationOperator
-from airflow_provider_wfo.operators.gating import abort_check, check_when
+from airflow_provider_wfo.operators.gating import abort_check, check_run_conf, check_when
 from airflow_provider_wfo.operators.outcome import outcome, push_outcome, utcnow
 from airflow_provider_wfo.operators.scope import step_scope
 from airflow_provider_wfo.operators.step import WfoStepOperator
@@ -91,6 +91,7 @@ class WfoForEachOperator(BaseOperator):
     def execute(self, context: Any) -> list[Any]:
         step = self.wfo_step
         ti = context["ti"]
+        check_run_conf(context, optional=step.optional)
         abort_check(context, self.wfo_plan, optional=step.optional)
         start = utcnow()
         assert step.for_each is not None

@@ -13,12 +13,13 @@ from typing import Any, NoReturn
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_provider_wfo.definition import conditions
+from airflow_provider_wfo.definition.conf import ConfError, check_conf
 from airflow_provider_wfo.definition.models import WorkflowStep
 from airflow_provider_wfo.operators.outcome import outcome, push_outcome, skipped_outcome, utcnow
 from airflow_provider_wfo.saga.names import CONDITION_FALSE, FAILED
 from airflow_provider_wfo.saga.plan import SagaPlan
 
-__all__ = ["abort_check", "check_when", "skip"]
+__all__ = ["abort_check", "check_run_conf", "check_when", "skip"]
 
 
 def skip(
@@ -26,6 +27,33 @@ def skip(
 ) -> NoReturn:
     push_outcome(ti, skipped_outcome(reason, condition=condition, index=index, optional=optional))
     raise AirflowSkipException(reason)
+
+
+def check_run_conf(context: Mapping[str, Any], *, optional: bool = False) -> None:
+    """Fail (no retries, the reason recorded) when the run conf breaks the loader's limits.
+
+    ``wfo run`` and ``execute_workflow`` check conf before a run; a run triggered through the REST
+    API or the form reaches us here first (Airflow accepts ``NaN`` and any size)."""
+    conf = getattr(context.get("dag_run"), "conf", None)
+    try:
+        check_conf(conf)
+    except ConfError as exc:
+        ti = context["ti"]
+        index = getattr(ti, "map_index", -1)
+        now = utcnow()
+        push_outcome(
+            ti,
+            outcome(
+                status="failed",
+                attempt=int(ti.try_number or 1),
+                start=now,
+                end=now,
+                error=str(exc),
+                optional=optional,
+                index=index if isinstance(index, int) and index >= 0 else None,
+            ),
+        )
+        raise AirflowFailException(str(exc)) from None
 
 
 def abort_check(context: Mapping[str, Any], plan: SagaPlan, *, optional: bool = False) -> None:

@@ -12,7 +12,7 @@ from airflow.sdk import BaseOperator
 from airflow_provider_wfo.definition.models import WorkflowStep
 from airflow_provider_wfo.events.retry import RecordErrorRetryPolicy
 from airflow_provider_wfo.operators.action_call import ActionCall, call_action
-from airflow_provider_wfo.operators.gating import abort_check, check_when
+from airflow_provider_wfo.operators.gating import abort_check, check_run_conf, check_when
 from airflow_provider_wfo.operators.scope import step_scope
 from airflow_provider_wfo.saga.plan import SagaPlan
 
@@ -67,6 +67,7 @@ class WfoStepOperator(BaseOperator):
         ("condition false") when the step's ``when`` does not hold. Returns the scope read for
         ``when`` (over it and the params), or None when the step has no ``when``."""
         step = self.wfo_step
+        check_run_conf(context, optional=step.optional)
         abort_check(context, self.wfo_plan, optional=step.optional)
         if step.when is None:
             return None

@@ -298,7 +298,7 @@ def test_counts_and_durations_are_strict() -> None:
         "steps[0].retryBackoff",
         "maxActiveRuns",
     }
-    assert "timeout of 0 ms" in errors(wf(step("a", timeout=0)))["steps[0].timeout"]
+    assert "must be at least 1 ms" in errors(wf(step("a", timeout=0)))["steps[0].timeout"]
 
 
 def test_airflow_extensions_are_part_of_the_language() -> None:

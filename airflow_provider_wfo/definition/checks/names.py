@@ -12,10 +12,12 @@ from airflow_provider_wfo.definition.rules import (
     BUILTIN_SCOPE_NAMES,
     MAX_ID_LENGTH,
     MAX_STEP_ID_LENGTH,
+    MAX_STEPS,
     MAX_TAG_LENGTH,
     REFERENCE_NAME,
     RESERVED_SCOPE_NAMES,
     RESERVED_STEP_IDS,
+    WORKFLOW_ID_START,
 )
 
 __all__ = [
@@ -30,14 +32,23 @@ __all__ = [
 def check_workflow(ctx: Context) -> None:
     data = ctx.data
     wid = as_str(data.get("id"))
-    if wid is not None:
-        check_airflow_id(ctx, "id", wid, "workflow id", "dag_id", MAX_ID_LENGTH)
+    valid_id = wid is not None and check_airflow_id(ctx, "id", wid, "workflow id", "dag_id", MAX_ID_LENGTH)
+    if valid_id and wid is not None and not WORKFLOW_ID_START.match(wid):
+        # The id names the definition's file copy and its log files: '..', '.hidden' or '-'
+        # would be a parent folder, a dotfile or an option.
+        ctx.add("id", f"{wid[:60]!r}: a workflow id must start with a letter or a digit")
     name = as_str(data.get("name"))
     if name is not None and not name.strip():
         ctx.add("name", "the workflow name must not be empty")
     steps = data.get("steps")
     if isinstance(steps, list) and not steps:
         ctx.add("steps", "a workflow needs at least one step")
+    if isinstance(steps, list) and len(steps) > MAX_STEPS:
+        ctx.add(
+            "steps",
+            f"{len(steps):,} steps; a workflow may have at most {MAX_STEPS:,} "
+            "(split it into workflows that trigger each other)",
+        )
     owner = as_str(data.get("owner"))
     if owner is not None and not owner.strip():
         ctx.add("owner", "the owner must not be empty (leave the key out for the default)")
@@ -159,11 +170,6 @@ def _check_nonempty(ctx: Context, base: str, action: Mapping[str, Any], whose: s
 
 
 def _check_timeout_and_conn(ctx: Context, base: str, action: Mapping[str, Any]) -> None:
-    timeout = action.get("timeout")
-    if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout == 0:
-        ctx.add(
-            f"{base}.timeout", "a timeout of 0 ms would stop every attempt at once; leave it out for none"
-        )
     conn = as_str(action.get("connId"))
     if conn is not None:
         check_airflow_id(ctx, f"{base}.connId", conn, "connection id", "conn_id", MAX_ID_LENGTH)
