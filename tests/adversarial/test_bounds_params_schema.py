@@ -159,13 +159,20 @@ def test_hostile_definitions_do_not_hide_a_good_one_at_parse_time(tmp_path: Path
         "import sys\n"
         "from airflow.dag_processing.dagbag import DagBag\n"
         "bag = DagBag(dag_folder=sys.argv[1], bundle_path=sys.argv[1], bundle_name='t')\n"
-        "print('DAGS', sorted(bag.dags))\n"
-        "print('\\n'.join(bag.import_errors.values()))\n"
+        "for dag_id, dag in sorted(bag.dags.items()):\n"
+        "    print('DAG', dag_id, sorted(dag.tags), (dag.description or '').replace('\\n', ' | '))\n"
+        "print('ERRORS', bag.import_errors)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=110, check=True
     ).stdout
-    assert "DAGS ['good']" in out.splitlines()
-    assert "params.c.$ref" in out and "not a local reference" in out
-    assert "params.c.default" in out and "does not match" in out
+    dags = {line.split()[1]: line for line in out.splitlines() if line.startswith("DAG ")}
+    assert sorted(dags) == ["good", "redos", "remote"]
+    assert "wfo-broken" not in dags["good"]
+    # the broken ones are placeholders (docs/dropin.md) that say why
+    assert "wfo-broken" in dags["remote"] and "params.c.$ref" in dags["remote"]
+    assert "not a local reference" in dags["remote"]
+    assert "wfo-broken" in dags["redos"] and "params.c.default" in dags["redos"]
+    assert "does not match" in dags["redos"]
+    assert "ERRORS {}" in out
     assert httpserver.log == []
