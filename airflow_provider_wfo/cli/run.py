@@ -170,15 +170,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if outcome.result.success else 1
 
 
-def _run_with_progress(
-    source: str, defn: Any, conf: dict[str, Any], answers: dict[str, Any], console: Any, show: bool
-) -> Any:
-    from airflow_provider_wfo.local.runner import run_workflow, sibling_definitions
-
-    workflows = sibling_definitions(source, defn)
-    if not show:
-        return run_workflow(defn, conf, answers=answers, workflows=workflows)
-
+def _progress_bar(console: Any) -> Any:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -188,13 +180,7 @@ def _run_with_progress(
         TimeElapsedColumn,
     )
 
-    from airflow_provider_wfo.factory.plan import plan_for
-    from airflow_provider_wfo.local.progress import RunWatcher, Snapshot, prepare_main_thread
-    from airflow_provider_wfo.saga.names import is_compensation_task_id, step_id_of
-
-    names = {s.id: s.display_name for s in defn.steps}
-    plan = plan_for(defn)
-    progress = Progress(
+    return Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.fields[title]}[/bold]"),
         BarColumn(),
@@ -204,26 +190,48 @@ def _run_with_progress(
         console=console,
         transient=False,
     )
+
+
+def _describe(snapshot: Any, names: dict[str, str]) -> str:
+    """The progress line's text for one snapshot of the run (``local/progress.Snapshot``)."""
+    from airflow_provider_wfo.saga.names import is_compensation_task_id, step_id_of
+
+    running = [t for t in snapshot.running if t in names]
+    if snapshot.phase == "compensating":
+        undo = [step_id_of(t) for t in snapshot.running if is_compensation_task_id(t)]
+        return "rolling back: " + ", ".join(names.get(u, u) for u in undo)
+    if snapshot.phase == "deciding":
+        return "saga decision"
+    if snapshot.phase in ("result", "done"):
+        return "assembling the result"
+    if running:
+        return "running: " + ", ".join(names[t] for t in running)
+    return "scheduling"
+
+
+def _run_with_progress(
+    source: str, defn: Any, conf: dict[str, Any], answers: dict[str, Any], console: Any, show: bool
+) -> Any:
+    from airflow_provider_wfo.local.runner import run_workflow, sibling_definitions
+
+    workflows = sibling_definitions(source, defn)
+    if not show:
+        return run_workflow(defn, conf, answers=answers, workflows=workflows)
+
+    from airflow_provider_wfo.factory.plan import plan_for
+    from airflow_provider_wfo.local.progress import RunWatcher, Snapshot, prepare_main_thread
+
+    names = {s.id: s.display_name for s in defn.steps}
+    plan = plan_for(defn)
+    progress = _progress_bar(console)
     task = progress.add_task("starting Airflow...", total=len(plan.order), title=defn.name)
     watcher: list[RunWatcher] = []
 
-    def describe(snapshot: Snapshot) -> str:
-        running = [t for t in snapshot.running if t in names]
-        if snapshot.phase == "compensating":
-            undo = [step_id_of(t) for t in snapshot.running if is_compensation_task_id(t)]
-            return "rolling back: " + ", ".join(names.get(u, u) for u in undo)
-        if snapshot.phase == "deciding":
-            return "saga decision"
-        if snapshot.phase in ("result", "done"):
-            return "assembling the result"
-        if running:
-            return "running: " + ", ".join(names[t] for t in running)
-        return "scheduling"
-
     def on_snapshot(snapshot: Snapshot) -> None:
-        progress.update(task, completed=snapshot.finished_steps, description=describe(snapshot))
+        progress.update(task, completed=snapshot.finished_steps, description=_describe(snapshot, names))
 
     def on_started(dag_id: str) -> None:
+        # The watcher polls the run's DB rows from a thread; the run itself stays on this thread.
         progress.update(task, description="creating the run")
         prepare_main_thread()
         w = RunWatcher(dag_id, plan, started_at, on_snapshot)
@@ -233,9 +241,7 @@ def _run_with_progress(
     started_at = datetime.now(timezone.utc)
     with progress:
         try:
-            from airflow_provider_wfo.local.runner import run_workflow as run_local
-
-            outcome = run_local(defn, conf, on_started=on_started, answers=answers, workflows=workflows)
+            outcome = run_workflow(defn, conf, on_started=on_started, answers=answers, workflows=workflows)
         finally:
             for w in watcher:
                 w.stop()

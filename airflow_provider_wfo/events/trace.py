@@ -24,6 +24,7 @@ from pydantic.alias_generators import to_camel
 from airflow_provider_wfo.events.model import StepPhase, WorkflowEvent
 from airflow_provider_wfo.events.redaction import redact, redact_text
 from airflow_provider_wfo.results import Progress
+from airflow_provider_wfo.saga.facts import RunState, TaskFacts, ms
 from airflow_provider_wfo.saga.names import (
     GATE_TASK_ID,
     OUTCOME_KEY,
@@ -37,7 +38,7 @@ from airflow_provider_wfo.saga.names import (
 )
 from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan
 from airflow_provider_wfo.saga.records import Outcome, parse_outcome
-from airflow_provider_wfo.saga.status import TaskFacts, derive, ms
+from airflow_provider_wfo.saga.status import derive
 
 #: Airflow run states after which nothing of the run runs again.
 FINISHED_RUN_STATES = ("success", "failed")
@@ -313,36 +314,8 @@ def assemble(
     )
 
     def task_trace(task_id: str) -> TraceTask:
-        step_id = step_id_of(task_id)
-        phase = phase_of(task_id) or StepPhase.FORWARD
-        step = run.by_id.get(step_id)
-        task_attempts = attempts[task_id]
-        if phase is StepPhase.FORWARD:
-            status = step.status.value if step else None
-            duration, span = (step.duration, step.span) if step else (None, None)
-        else:
-            comp = step.rollback if step else None
-            status = comp.status.value if comp else None
-            duration = comp.duration if comp else None
-            span = ms(task_attempts[0].start_time, task_attempts[-1].end_time) if task_attempts else None
-        outcome = outcomes[task_id]
-        params = outcome.params if outcome is not None else None
-        failed = bool(task_attempts) and current[task_id].get("state") == "failed"
-        return TraceTask(
-            step_id=step_id,
-            step_name=names.get(step_id, step_id),
-            task_id=task_id,
-            phase=phase,
-            state=current[task_id].get("state"),
-            status=status,
-            attempts=task_attempts,
-            start_time=task_attempts[0].start_time if task_attempts else None,
-            end_time=task_attempts[-1].end_time if task_attempts else None,
-            duration=duration,
-            span=span,
-            error=task_attempts[-1].error if failed else None,
-            params=redact(dict(params)) if params is not None else None,
-            upstream=[u for u in upstream.get(task_id, []) if is_forward_task_id(u)],
+        return _task_trace(
+            task_id, run, attempts[task_id], outcomes[task_id], current[task_id], names, upstream
         )
 
     raw_decision = xcoms.get((GATE_TASK_ID, RETURN_KEY))
@@ -367,6 +340,48 @@ def assemble(
     )
     trace.events = replay(trace, plan, current, run)
     return trace
+
+
+def _task_trace(
+    task_id: str,
+    run: RunState,
+    task_attempts: list[Attempt],
+    outcome: Outcome | None,
+    row: Mapping[str, Any],
+    names: Mapping[str, str],
+    upstream: Mapping[str, list[str]],
+) -> TraceTask:
+    """One step's or compensation's trace: its attempts from the task history, its status and
+    durations from the derived run."""
+    step_id = step_id_of(task_id)
+    phase = phase_of(task_id) or StepPhase.FORWARD
+    step = run.by_id.get(step_id)
+    if phase is StepPhase.FORWARD:
+        status = step.status.value if step else None
+        duration, span = (step.duration, step.span) if step else (None, None)
+    else:
+        comp = step.rollback if step else None
+        status = comp.status.value if comp else None
+        duration = comp.duration if comp else None
+        span = ms(task_attempts[0].start_time, task_attempts[-1].end_time) if task_attempts else None
+    params = outcome.params if outcome is not None else None
+    failed = bool(task_attempts) and row.get("state") == "failed"
+    return TraceTask(
+        step_id=step_id,
+        step_name=names.get(step_id, step_id),
+        task_id=task_id,
+        phase=phase,
+        state=row.get("state"),
+        status=status,
+        attempts=task_attempts,
+        start_time=task_attempts[0].start_time if task_attempts else None,
+        end_time=task_attempts[-1].end_time if task_attempts else None,
+        duration=duration,
+        span=span,
+        error=task_attempts[-1].error if failed else None,
+        params=redact(dict(params)) if params is not None else None,
+        upstream=[u for u in upstream.get(task_id, []) if is_forward_task_id(u)],
+    )
 
 
 def _step_names(result: Mapping[str, Any], current: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from airflow_provider_wfo.results import StepStatus
+from airflow_provider_wfo.saga.facts import TaskFacts
 from airflow_provider_wfo.saga.names import (
     ACTIVE_STATES,
     FINISHED_STATES,
@@ -23,7 +24,7 @@ from airflow_provider_wfo.saga.names import (
     is_compensation_task_id,
 )
 from airflow_provider_wfo.saga.plan import SagaPlan
-from airflow_provider_wfo.saga.status import TaskFacts, derive
+from airflow_provider_wfo.saga.status import derive
 
 
 @dataclass(frozen=True)

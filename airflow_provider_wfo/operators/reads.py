@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from airflow_provider_wfo.operators.scope import mapped_results
+from airflow_provider_wfo.saga.facts import TaskFacts
 from airflow_provider_wfo.saga.items import items_of
 from airflow_provider_wfo.saga.names import (
     FAILED,
@@ -28,7 +29,6 @@ from airflow_provider_wfo.saga.names import (
 )
 from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan
 from airflow_provider_wfo.saga.records import Outcome, parse_outcome
-from airflow_provider_wfo.saga.status import TaskFacts
 
 
 def run_task_states(ti: Any) -> dict[str, str | None]:

@@ -2,7 +2,7 @@
 
 In a workflow with a rollback it follows the gate and the compensations and reads the gate's
 decision; in a workflow without any rollback there is no gate and this task decides (N+1 tasks).
-Either way the statuses come from ``saga/status.derive``.
+Either way the statuses come from ``saga/status.derive`` and the result from ``saga/result``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from airflow_provider_wfo.operators.reads import pull, read_facts, run_task_stat
 from airflow_provider_wfo.results import WorkflowResult, WorkflowStatus
 from airflow_provider_wfo.saga.names import GATE_TASK_ID, RETURN_KEY
 from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan, decide
-from airflow_provider_wfo.saga.status import derive, workflow_result
+from airflow_provider_wfo.saga.result import workflow_result
+from airflow_provider_wfo.saga.status import derive
 
 
 class WfoResultOperator(BaseOperator):

@@ -27,19 +27,21 @@ Decisions written down (``docs/saga.md``):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_wfo.results import (
-    ActionResult,
-    ItemResult,
-    Progress,
-    RollbackResult,
-    StepResult,
-    StepStatus,
-    WorkflowResult,
-    WorkflowStatus,
+from airflow_provider_wfo.results import Progress, StepStatus, WorkflowStatus
+from airflow_provider_wfo.saga.facts import (
+    FAILED_STATUSES,
+    FINAL_STATUSES,
+    RAN,
+    CompensationState,
+    ItemState,
+    RunState,
+    StepState,
+    TaskFacts,
+    ms,
 )
 from airflow_provider_wfo.saga.items import item_values, items_of, step_state
 from airflow_provider_wfo.saga.names import (
@@ -53,124 +55,28 @@ from airflow_provider_wfo.saga.names import (
     resolver_task_id,
 )
 from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan, decide
-from airflow_provider_wfo.saga.records import Outcome, Waiting
+from airflow_provider_wfo.saga.records import Outcome
 
-#: Step statuses that count as "completed" / "failed" in progress.
-RAN = frozenset({StepStatus.COMPLETED, StepStatus.ROLLED_BACK, StepStatus.ROLLBACK_FAILED})
-FAILED_STATUSES = frozenset({StepStatus.FAILED, StepStatus.FAILED_OPTIONAL})
-FINAL_STATUSES = frozenset(
-    {
-        WorkflowStatus.COMPLETED,
-        WorkflowStatus.FAILED,
-        WorkflowStatus.ROLLED_BACK,
-        WorkflowStatus.ROLLBACK_FAILED,
-    }
-)
+#: The facts it reads and the run it derives live in ``saga/facts.py``; re-exported for readers.
+__all__ = [
+    "CompensationState",
+    "ItemState",
+    "RunState",
+    "StepState",
+    "TaskFacts",
+    "derive",
+    "ms",
+    "progress",
+    "recorded_status",
+    "started_progress",
+    "step_progress",
+    "step_status",
+    "workflow_status",
+]
+
 _RUNNING_STATES = frozenset(
     {"running", UP_FOR_RETRY, "deferred", "awaiting_input", "restarting", "up_for_reschedule"}
 )
-
-
-def ms(start: datetime | None, end: datetime | None) -> int | None:
-    if start is None or end is None:
-        return None
-    return int((end - start).total_seconds() * 1000)
-
-
-@dataclass(frozen=True)
-class TaskFacts:
-    """What a reader knows about one task instance of the run."""
-
-    state: str | None = None
-    #: The ``wfo_outcome`` of its last attempt (absent for the gate and the result task).
-    outcome: Outcome | None = None
-    #: Attempts that ran (the TI's try number once it started), when known.
-    tries: int = 0
-    #: First attempt's start and last attempt's start/end, from the TI and its history, when known.
-    first_start: datetime | None = None
-    last_start: datetime | None = None
-    last_end: datetime | None = None
-    #: The ``wfo_waiting`` record of a control step, when the reader has it.
-    waiting: Waiting | None = None
-
-
-@dataclass(frozen=True)
-class CompensationState:
-    status: StepStatus
-    state: str | None
-    attempts: int
-    duration: int | None
-    error: str | None
-    start: datetime | None = None
-    end: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ItemState:
-    """One item of a forEach step."""
-
-    index: int
-    status: StepStatus
-    state: str | None
-    attempts: int
-    start: datetime | None
-    end: datetime | None
-    duration: int | None
-    error: str | None
-    rollback: CompensationState | None = None
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class StepState:
-    step_id: str
-    status: StepStatus
-    state: str | None
-    optional: bool
-    attempts: int
-    start: datetime | None
-    end: datetime | None
-    #: Milliseconds of the last attempt.
-    duration: int | None
-    #: First attempt's start to the last attempt's end (retries included), when the history is known.
-    span: int | None
-    error: str | None
-    rollback: CompensationState | None = None
-    #: What the step waits for while Airflow has it ``deferred`` or ``awaiting_input``.
-    waiting: Waiting | None = None
-    #: A control step's recorded summary (an approval's answer: who, when, why).
-    summary: Mapping[str, Any] | None = None
-    #: Why it was skipped, when its outcome says ("condition false", "saga aborted: ...").
-    reason: str | None = None
-    #: A forEach step's items (None for any other step; empty for an empty list).
-    items: tuple[ItemState, ...] | None = None
-
-    @property
-    def items_done(self) -> tuple[int, int] | None:
-        """(finished items, items) of a forEach step: the "n of m" of progress displays."""
-        if self.items is None:
-            return None
-        done = sum(1 for i in self.items if i.status not in (StepStatus.PENDING, StepStatus.RUNNING))
-        return done, len(self.items)
-
-
-@dataclass(frozen=True)
-class RunState:
-    status: WorkflowStatus
-    steps: tuple[StepState, ...]
-    progress: Progress
-    decision: GateDecision | None
-    error: str | None
-    failed_step: str | None
-    rollback_performed: bool
-    start: datetime | None = None
-    end: datetime | None = None
-    duration: int | None = None
-    by_id: Mapping[str, StepState] = field(default_factory=dict)
-
-    @property
-    def final(self) -> bool:
-        return self.status in FINAL_STATUSES
 
 
 def _live_status(state: str | None) -> StepStatus:
@@ -543,95 +449,3 @@ def _compensation_state(step: StepState) -> str | None:
     if all(st == SUCCESS for st in states):
         return SUCCESS
     return next((st for st in states if st != SUCCESS), None) or FAILED
-
-
-def workflow_result(
-    plan: SagaPlan,
-    run: RunState,
-    *,
-    workflow_name: str,
-    step_names: Mapping[str, str],
-    data: Mapping[str, Any],
-    compensation_data: Mapping[str, Any] | None = None,
-    dag_id: str | None = None,
-    run_id: str | None = None,
-) -> WorkflowResult:
-    """The seed's ``WorkflowResult`` of a derived run; ``data`` holds the completed steps' results."""
-    steps: list[StepResult] = []
-    for s in run.steps:
-        rollback = None
-        if s.rollback is not None:
-            rollback = RollbackResult(
-                status=s.rollback.status,
-                attempts=s.rollback.attempts,
-                duration=s.rollback.duration,
-                error=s.rollback.error,
-                result=(compensation_data or {}).get(s.step_id)
-                if s.rollback.status == StepStatus.ROLLED_BACK
-                else None,
-            )
-        value = data.get(s.step_id)
-        result = None
-        if s.items is not None:
-            value = {"items": list(value) if isinstance(value, list) else []}
-            if s.state == SUCCESS and s.status in RAN:
-                result = ActionResult(success=True, data=dict(value))
-        elif s.state == SUCCESS:
-            result = ActionResult(success=True, data=dict(value or {}))
-        elif s.summary is not None and s.status in FAILED_STATUSES:
-            # A failed control step still says what happened (who rejected, and why).
-            result = ActionResult(success=False, data=dict(s.summary))
-        steps.append(
-            StepResult(
-                step_id=s.step_id,
-                step_name=step_names.get(s.step_id, s.step_id),
-                status=s.status,
-                optional=s.optional,
-                result=result,
-                error=s.error,
-                start_time=s.start,
-                end_time=s.end,
-                duration=s.duration,
-                attempts=s.attempts,
-                rolled_back=s.status == StepStatus.ROLLED_BACK,
-                rollback=rollback,
-                reason=s.reason,
-                items=[_item_result(i) for i in s.items] if s.items is not None else None,
-            )
-        )
-    return WorkflowResult(
-        workflow_id=plan.workflow_id,
-        workflow_name=workflow_name,
-        status=run.status,
-        start_time=run.start,
-        end_time=run.end,
-        duration=run.duration,
-        steps=steps,
-        progress=run.progress,
-        success=run.status == WorkflowStatus.COMPLETED,
-        error=run.error,
-        rollback_performed=run.rollback_performed,
-        failed_step=run.failed_step,
-        dag_id=dag_id,
-        run_id=run_id,
-    )
-
-
-def _item_result(item: ItemState) -> ItemResult:
-    rollback = None
-    if item.rollback is not None:
-        rollback = RollbackResult(
-            status=item.rollback.status,
-            attempts=item.rollback.attempts,
-            duration=item.rollback.duration,
-            error=item.rollback.error,
-        )
-    return ItemResult(
-        index=item.index,
-        status=item.status,
-        error=item.error,
-        reason=item.reason,
-        attempts=item.attempts,
-        duration=item.duration,
-        rollback=rollback,
-    )
