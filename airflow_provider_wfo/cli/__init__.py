@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from airflow_provider_wfo import __version__
 
 #: The subcommands, in menu order; each is ``airflow_provider_wfo.cli.<name>``.
-SUBCOMMANDS: tuple[str, ...] = ("validate", "schema", "run", "graph", "trace", "connections")
+SUBCOMMANDS: tuple[str, ...] = ("init", "validate", "schema", "run", "graph", "trace", "connections")
 
 
 def _broken(

@@ -136,6 +136,11 @@ class WorkflowDefinition(_Model):
     )
     start_date: str | None = Field(default=None, description="ISO date the schedule starts from.")
     catchup: StrictBool = Field(default=False, description="Run missed schedule intervals.")
+    is_paused_upon_creation: StrictBool | None = Field(
+        default=None,
+        description="Whether the DAG starts paused when Airflow first sees it (Airflow's "
+        "is_paused_upon_creation); none = the deployment's [core] dags_are_paused_at_creation.",
+    )
     tags: list[str] = Field(default_factory=list, description="Airflow DAG tags.")
     owner: str = Field(default="wfo", description="Airflow task owner.")
     max_active_runs: Annotated[StrictInt, Field(ge=1, le=MAX_COUNT)] | None = Field(

@@ -108,6 +108,8 @@ def build_dag(defn: WorkflowDefinition) -> DAG:
     dag_kwargs: dict[str, Any] = {}
     if defn.max_active_runs is not None:
         dag_kwargs["max_active_runs"] = defn.max_active_runs
+    if defn.is_paused_upon_creation is not None:
+        dag_kwargs["is_paused_upon_creation"] = defn.is_paused_upon_creation
     with DAG(
         dag_id=defn.id,
         dag_display_name=defn.name,

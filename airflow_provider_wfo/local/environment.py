@@ -61,6 +61,9 @@ def prepare_environment(home: str | Path | None = None) -> LocalEnvironment:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{airflow_home / 'airflow.db'}"
     )
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    # A DAG first written by `wfo run` / `scripts/demo` must not be created paused: `scripts/demo --ui`
+    # on the same DB would then show it paused and leave its runs queued.
+    env.setdefault("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False")
     env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags_folder)
     env.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
     # A quiet local run: the in-process supervisor needs no api-server, no serve-logs port.

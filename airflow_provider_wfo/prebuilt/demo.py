@@ -7,8 +7,9 @@
 ``scripts/demo --fail``  the same invoice with a failure injected in a required step (the tracking
                          sheet refuses the row): Airflow retries it, gives up, and the saga deletes the
                          filed document; the demo shows it is gone.
-``scripts/demo --ui``    starts ``airflow standalone`` with the package's DAGs (``dags/``) so workflows
-                         can be triggered with conf from the UI's trigger form.
+``scripts/demo --ui``    starts Airflow (api-server, scheduler, dag-processor, triggerer; 127.0.0.1
+                         only) with the package's DAGs (``dags/``) so workflows can be triggered
+                         with conf from the UI's trigger form.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ import csv
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -241,10 +245,26 @@ def _demo_steps(console: Console, root: Path, env: LocalEnvironment, fail: bool)
     return 0 if ok else 1
 
 
+#: The components of ``scripts/demo --ui`` (what ``airflow standalone`` runs). Airflow's log servers
+#: bind every interface (``uvicorn.run(host="")`` in ``airflow/utils/serve_logs/core.py``, no setting),
+#: so they are not started: every component writes to the same local log folder, which the
+#: api-server reads directly. The only port opened is the api-server's, on 127.0.0.1.
+UI_COMPONENTS: tuple[tuple[str, ...], ...] = (
+    ("api-server",),
+    ("scheduler", "--skip-serve-logs"),
+    ("dag-processor",),
+    ("triggerer", "--skip-serve-logs"),
+)
+
+
 def ui_environment(root: Path, port: int) -> dict[str, str]:
-    """The environment of ``airflow standalone`` for the demo: the embedded default's home, DB and
-    workspace, the repo's ``dags/`` (the four pre-built workflows and the examples), all-admin login."""
+    """The environment of the ``scripts/demo --ui`` components: the embedded default's home, DB and
+    workspace, the repo's ``dags/`` (the four pre-built workflows and the examples), all-admin login,
+    everything on 127.0.0.1:``port``."""
+    import secrets
+
     from airflow_provider_wfo.local.environment import prepare_environment
+    from airflow_provider_wfo.local.stack_settings import DROPIN_SETTINGS
 
     env_info = prepare_environment()
     env = dict(os.environ)
@@ -252,19 +272,41 @@ def ui_environment(root: Path, port: int) -> dict[str, str]:
         {
             "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__AUTH_MANAGER": (
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+            ),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__API__HOST": env.get("AIRFLOW__API__HOST", "127.0.0.1"),
+            "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(port),
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+            "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+            # One secret for every component (tasks call the execution API with tokens it signs).
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "WFO_WORKSPACE": str(env_info.workspace),
-            # standalone starts its components as `airflow ...` from PATH: make that this venv's.
+            # The components run as `airflow ...`: make that this venv's.
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
+            **DROPIN_SETTINGS,
         }
     )
     return env
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
 
 
 def _demo_ui(console: Console, port: int) -> int:
@@ -272,6 +314,42 @@ def _demo_ui(console: Console, port: int) -> int:
     os.chdir(root)
     env = ui_environment(root, port)
     airflow = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
+    logs = Path(env["AIRFLOW_HOME"]) / "logs" / "demo-ui"
+    logs.mkdir(parents=True, exist_ok=True)
+    with console.status("Preparing the metadata database (the first run migrates SQLite, ~30 s) ..."):
+        migrate = subprocess.run(
+            [airflow, "db", "migrate"], env=env, capture_output=True, text=True, check=False
+        )
+    if migrate.returncode != 0:
+        console.print(f"[red]airflow db migrate failed[/]\n{migrate.stdout[-3000:]}{migrate.stderr[-3000:]}")
+        return 1
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for argv in UI_COMPONENTS:
+            with (logs / f"{argv[0]}.log").open("ab") as out:
+                procs.append(
+                    subprocess.Popen(
+                        [airflow, *argv],
+                        env=env,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+        _ui_panel(console, root, port, env, logs)
+        while all(proc.poll() is None for proc in procs):
+            time.sleep(1)
+        dead = [argv[0] for argv, proc in zip(UI_COMPONENTS, procs, strict=True) if proc.poll() is not None]
+        console.print(f"[red]Airflow stopped: {', '.join(dead)} exited[/] (logs in {logs})")
+        return 1
+    except KeyboardInterrupt:
+        console.print("Stopping Airflow ...")
+        return 0
+    finally:
+        _stop(procs)
+
+
+def _ui_panel(console: Console, root: Path, port: int, env: dict[str, str], logs: Path) -> None:
     console.print(
         Panel(
             "\n".join(
@@ -280,23 +358,21 @@ def _demo_ui(console: Console, port: int) -> int:
                     f"DAGs            {root / 'dags'}: wfo_invoice, wfo_bug_report, wfo_meeting, wfo_report,",
                     "                wfo_weekly_report (Mondays 08:00 UTC) and the examples",
                     f"Workspace       {env['WFO_WORKSPACE']}",
+                    f"Airflow logs    {logs}",
                     "",
                     "Try: open wfo_meeting -> Trigger -> fill the form (title, date, time, duration,",
                     "attendees one per line, agenda) -> Trigger. The run's Graph shows the steps; the",
                     "workflow_result task's XCom holds the WorkflowResult; the page is in",
                     "<workspace>/notion/pages/, the message in <workspace>/slack/outbox.jsonl.",
-                    "A wrong value (e.g. duration 'sixty') is refused by the form.",
                     "",
                     "Ctrl-C stops Airflow.",
                 ]
             ),
-            title="airflow standalone",
+            title="Airflow (api-server, scheduler, dag-processor, triggerer)",
             expand=False,
         )
     )
     sys.stdout.flush()
-    os.execve(airflow, [airflow, "standalone"], env)  # noqa: S606 (a fixed argv, no shell)
-    return 0  # pragma: no cover - execve does not return
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -309,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode.add_argument(
         "--fail", action="store_true", help="inject a failure in a required step and show the rollback"
     )
-    mode.add_argument("--ui", action="store_true", help="start `airflow standalone` with the package's DAGs")
+    mode.add_argument("--ui", action="store_true", help="start Airflow on 127.0.0.1 with the package's DAGs")
     parser.add_argument("--port", type=int, default=8080, help="UI port for --ui (default 8080)")
     args = parser.parse_args(argv)
     if args.ui:

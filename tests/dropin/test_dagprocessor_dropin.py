@@ -19,9 +19,10 @@ import pytest
 import requests
 from prebuilt.airflow_services import AirflowServices, airflow_services
 
+from airflow_provider_wfo.cli.init import init_folder
+
 pytestmark = pytest.mark.slow
 
-LOADER = "from airflow_provider_wfo import load_workflow_dags\n\nload_workflow_dags(globals())\n"
 STEP = {
     "id": "a",
     "action": "send_notification",
@@ -101,7 +102,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AirflowSer
     root = tmp_path_factory.mktemp("dropin")
     dags = root / "dags"
     dags.mkdir()
-    (dags / "wfo_workflows.py").write_text(LOADER)
+    init_folder(dags)  # what `wfo init DIR` writes
     (dags / "good.json").write_text(json.dumps(GOOD))
     # The parse settings of our stacks, shortened (scripts/demo, scripts/cluster, docker-compose.yaml):
     # a DAG is re-serialized on every parse, not at most every 30 s.

@@ -99,9 +99,27 @@ def test_demo_commits_then_rolls_back(tmp_path: Path, airflow_db: Path) -> None:
     assert list((workspace / "drive" / "Invoices").glob("Invoice-Acme-2025-001*.pdf")) == filed
 
 
-def test_demo_ui_serves_the_prebuilt_dags(tmp_path: Path, airflow_db: Path) -> None:
+def _listening(pid: int) -> set[tuple[str, int]]:
+    """Every TCP address the process ``pid`` and its children listen on."""
+    import psutil
+
+    root = psutil.Process(pid)
+    found: set[tuple[str, int]] = set()
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            for conn in process.net_connections(kind="tcp"):
+                if conn.status == psutil.CONN_LISTEN:
+                    found.add((conn.laddr.ip, conn.laddr.port))
+    return found
+
+
+def test_demo_then_demo_ui_a_newcomers_path(tmp_path: Path, airflow_db: Path) -> None:
+    """The README's path: `scripts/demo`, then `scripts/demo --ui` on the same home: no DAG is paused,
+    a workflow triggered with conf as the form does completes, and every port is 127.0.0.1:--port."""
     home = tmp_path / "home"
     env = _demo_env(home, airflow_db)
+    first = _demo([], env)
+    assert first.returncode == 0, first.stdout + first.stderr
     port = free_port()
     log = (tmp_path / "standalone.log").open("wb")
     proc = subprocess.Popen(
@@ -134,6 +152,11 @@ def test_demo_ui_serves_the_prebuilt_dags(tmp_path: Path, airflow_db: Path) -> N
                 if {"wfo_invoice", "wfo_bug_report", "wfo_meeting", "wfo_report"} <= ids:
                     break
             time.sleep(2)
+        # Nothing is paused, wfo_invoice (first written by `scripts/demo`) included.
+        paused = requests.get(f"{url}/api/v2/dags", headers=headers, params={"paused": True}, timeout=10)
+        assert [d["dag_id"] for d in paused.json()["dags"]] == []
+        # Only the api-server listens, on loopback and the chosen port (no log server on 0.0.0.0).
+        assert _listening(proc.pid) == {("127.0.0.1", port)}
         # What the trigger form does: POST the conf; a wrong type is refused.
         bad = requests.post(
             f"{url}/api/v2/dags/wfo_meeting/dagRuns",

@@ -1,0 +1,105 @@
+"""Every stack of this repo ships the loader and the drop-in settings: scripts/demo --ui,
+scripts/cluster (also for a --dags folder of only JSON) and docker-compose.yaml."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from airflow_provider_wfo.local.stack_settings import DROPIN_SETTINGS
+
+ROOT = Path(__file__).resolve().parents[2]
+STEP = {
+    "id": "a",
+    "action": "send_notification",
+    "target": "slack",
+    "params": {"channel": "#x", "message": "m"},
+}
+
+
+def _cluster_script() -> Any:
+    loader = importlib.machinery.SourceFileLoader(
+        "wfo_cluster_script_dropin", str(ROOT / "scripts" / "cluster")
+    )
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[loader.name] = module
+    loader.exec_module(module)
+    return module
+
+
+def _same(env: dict[str, Any]) -> None:
+    for key, value in DROPIN_SETTINGS.items():
+        assert str(env.get(key)).lower() == value.lower(), (key, env.get(key), value)
+
+
+def test_demo_ui_environment(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "WFO_"))}
+    code = (
+        "import json, pathlib; from airflow_provider_wfo.prebuilt.demo import ui_environment; "
+        "print(json.dumps(ui_environment(pathlib.Path('.').resolve(), 18123)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "WFO_HOME": str(tmp_path)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    ui = json.loads(out.strip().splitlines()[-1])
+    _same(ui)
+    assert ui["AIRFLOW__API__HOST"] == "127.0.0.1" and ui["AIRFLOW__API__PORT"] == "18123"
+    assert ui["AIRFLOW__CORE__DAGS_FOLDER"] == str(ROOT / "dags")
+    assert (ROOT / "dags" / "wfo_workflows.py").is_file() and (ROOT / "dags" / "wfo_prebuilt.py").is_file()
+
+
+def test_cluster_and_compose_environment() -> None:
+    script = _cluster_script()
+    native = script.Cluster(script.Settings(home=Path("/nonexistent/wfo-dropin-check")))
+    _same(native.env())
+    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+    _same(compose["x-airflow-common"]["environment"])
+    ports = compose["services"]["airflow-apiserver"]["ports"] + compose["services"]["flower"]["ports"]
+    assert all(str(p).startswith("127.0.0.1:") for p in ports), ports
+
+
+def test_cluster_dags_folder_of_only_json_gets_a_loader(
+    tmp_path: Path, airflow_db: Path, capsys: Any
+) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    script = _cluster_script()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.json").write_text(json.dumps({"id": "my_report", "name": "R", "steps": [STEP]}))
+    stack = script.Cluster(script.Settings(home=tmp_path / "stack", extra_dags=[mine]))
+    stack.prepare_home()
+    said = capsys.readouterr()
+    assert "has no loader .py file" in said.out + said.err and f"wfo init {mine}" in said.out + said.err
+    assert [p.name for p in mine.iterdir()] == ["report.json"]  # the user's folder is left untouched
+    loaders = [p for p in stack.s.dags.glob("*.py")]
+    assert len(loaders) == 1
+    bag = DagBag(dag_folder=str(loaders[0]), bundle_path=stack.s.dags, bundle_name="test")
+    assert bag.dag_ids == ["my_report"] and bag.import_errors == {}
+
+
+def test_cluster_dags_folder_with_a_loader_is_used_as_it_is(tmp_path: Path, capsys: Any) -> None:
+    from airflow_provider_wfo.cli.init import init_folder
+
+    script = _cluster_script()
+    mine = tmp_path / "mine"
+    init_folder(mine)
+    stack = script.Cluster(script.Settings(home=tmp_path / "stack", extra_dags=[mine]))
+    stack.prepare_home()
+    assert "has no loader" not in capsys.readouterr().out
+    assert list(stack.s.dags.glob("*.py")) == []
