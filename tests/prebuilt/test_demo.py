@@ -196,6 +196,13 @@ def test_demo_then_demo_ui_a_newcomers_path(tmp_path: Path, airflow_db: Path) ->
             timeout=10,
         ).json()["value"]
         result = WorkflowResult.model_validate(json.loads(xcom) if isinstance(xcom, str) else xcom)
+        # Task logs are read from the shared log folder (no log server is started).
+        logs = requests.get(
+            f"{url}/api/v2/dags/wfo_meeting/dagRuns/{run_id}/taskInstances/workflow_result/logs/1",
+            headers={**headers, "Accept": "application/json"},
+            timeout=30,
+        )
+        assert logs.status_code == 200 and "workflow" in logs.text.lower(), logs.text[:2000]
         assert result.status is WorkflowStatus.COMPLETED, (result, tail())
         page = result.step("create-notion").result
         assert page is not None
