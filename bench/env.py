@@ -18,6 +18,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bench.deps import dagfactory_version
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
@@ -139,7 +141,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "airflow": version("apache-airflow"),
         "task_sdk": version("apache-airflow-task-sdk"),
-        "dag_factory": version("dag-factory"),
+        "dag_factory": dagfactory_version(),
         "provider": version("airflow-provider-wfo"),
         "platform": platform.platform(),
         "loadavg_at_start": [round(x, 2) for x in load],

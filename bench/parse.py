@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import py_compile
 import subprocess
 from collections.abc import Callable, Sequence
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import gen
+from bench.deps import dagfactory_path
 from bench.env import PYTHON, ROOT
 from bench.stats import loglog_slope, median, segment_slopes, spread
 
@@ -34,6 +36,8 @@ def run_child(
     side: str, folder: Path, env: dict[str, str], profile: Path | None = None, timeout: float = 1800
 ) -> dict[str, Any]:
     argv = [PYTHON, "-m", "bench.parse_child", side, str(folder)]
+    if side == "dagfactory":  # dag-factory lives in bench/.deps, never in the product's .venv
+        env = {**env, "PYTHONPATH": os.pathsep.join([env.get("PYTHONPATH", ""), str(dagfactory_path())])}
     warm = folder.parent / f"warm-{side}"
     if warm.exists():
         argv += ["--warm", str(warm)]

@@ -103,3 +103,15 @@ def test_cluster_dags_folder_with_a_loader_is_used_as_it_is(tmp_path: Path, caps
     stack.prepare_home()
     assert "has no loader" not in capsys.readouterr().out
     assert list(stack.s.dags.glob("*.py")) == []
+
+
+def test_dag_factory_is_not_in_the_products_environment() -> None:
+    """Its plugin would load in every Airflow process; the benchmark has it in bench/.deps."""
+    import importlib.util
+
+    import tomllib
+
+    assert importlib.util.find_spec("dagfactory") is None
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert not any("dag-factory" in req for reqs in extras.values() for req in reqs)
+    assert "dag-factory" in (ROOT / "bench" / "deps.py").read_text()
