@@ -183,11 +183,13 @@ def test_demo_then_demo_ui_a_newcomers_path(tmp_path: Path, airflow_db: Path) ->
         run_id = run.json()["dag_run_id"]
         deadline = time.monotonic() + 300
         while True:
-            state = requests.get(
-                f"{url}/api/v2/dags/wfo_meeting/dagRuns/{run_id}", headers=headers, timeout=10
-            )
-            if state.json()["state"] in ("success", "failed"):
-                break
+            # A busy one-worker api-server on a loaded machine may miss one poll; the next one counts.
+            with contextlib.suppress(requests.RequestException):
+                state = requests.get(
+                    f"{url}/api/v2/dags/wfo_meeting/dagRuns/{run_id}", headers=headers, timeout=30
+                )
+                if state.json()["state"] in ("success", "failed"):
+                    break
             assert time.monotonic() < deadline, tail()
             time.sleep(2)
         xcom = requests.get(
