@@ -170,6 +170,10 @@ def run(args: argparse.Namespace) -> int:
     return 0 if outcome.result.success else 1
 
 
+def _with_note(name: str, note: str | None) -> str:
+    return f"{name} ({note})" if note else name
+
+
 def _progress_bar(console: Any) -> Any:
     from rich.progress import (
         BarColumn,
@@ -205,7 +209,7 @@ def _describe(snapshot: Any, names: dict[str, str]) -> str:
     if snapshot.phase in ("result", "done"):
         return "assembling the result"
     if running:
-        return "running: " + ", ".join(names[t] for t in running)
+        return "running: " + ", ".join(_with_note(names[t], snapshot.notes.get(t)) for t in running)
     return "scheduling"
 
 

@@ -95,3 +95,6 @@ def render(trace: Any, show_params: bool = False) -> None:
             Text(detail),
         )
     out.print(table)
+    for step in trace.steps:
+        if step.note:
+            out.print(Text.assemble((f"{step.step_name}: ", "bold"), step.note))

@@ -31,13 +31,15 @@ from airflow_provider_wfo.saga.names import (
     RESULT_TASK_ID,
     RETURN_KEY,
     UP_FOR_RETRY,
+    WAITING_KEY,
     is_compensation_task_id,
     is_forward_task_id,
     phase_of,
     step_id_of,
 )
+from airflow_provider_wfo.saga.notes import state_note
 from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan
-from airflow_provider_wfo.saga.records import Outcome, parse_outcome
+from airflow_provider_wfo.saga.records import Outcome, Waiting, parse_outcome, parse_waiting
 from airflow_provider_wfo.saga.status import derive
 
 #: Airflow run states after which nothing of the run runs again.
@@ -87,6 +89,9 @@ class TraceTask(_Model):
     error: str | None = None
     params: dict[str, Any] | None = None
     upstream: list[str] = Field(default_factory=list)
+    #: A forward step's note (``saga/notes.py``): why it was skipped, what it waits for and until
+    #: when, who answered an approval and when, how a sub-workflow ended.
+    note: str | None = None
 
 
 class RunTrace(_Model):
@@ -187,7 +192,7 @@ def run_xcoms(
         XComModel.dag_id.in_({d for d, _ in wanted} or {""}),
         XComModel.run_id.in_({r for _, r in wanted} or {""}),
         or_(
-            XComModel.key == OUTCOME_KEY if outcomes else false(),
+            XComModel.key.in_([OUTCOME_KEY, WAITING_KEY]) if outcomes else false(),
             (XComModel.key == RETURN_KEY) & XComModel.task_id.in_([GATE_TASK_ID, RESULT_TASK_ID]),
         ),
     )
@@ -249,8 +254,11 @@ def _attempts(
     return attempts
 
 
-def _facts(row: Mapping[str, Any], attempts: list[Attempt], outcome: Outcome | None) -> TaskFacts:
+def _facts(
+    row: Mapping[str, Any], attempts: list[Attempt], outcome: Outcome | None, waiting: Waiting | None = None
+) -> TaskFacts:
     return TaskFacts(
+        waiting=waiting,
         state=row.get("state"),
         outcome=outcome,
         tries=len(attempts),
@@ -305,7 +313,10 @@ def assemble(
     final = run_state in FINISHED_RUN_STATES
     run = derive(
         plan,
-        {t: _facts(current[t], attempts[t], outcomes[t]) for t in current},
+        {
+            t: _facts(current[t], attempts[t], outcomes[t], parse_waiting(xcoms.get((t, WAITING_KEY))))
+            for t in current
+        },
         _decision(xcoms, result),
         final=final,
         names=names,
@@ -381,6 +392,7 @@ def _task_trace(
         error=task_attempts[-1].error if failed else None,
         params=redact(dict(params)) if params is not None else None,
         upstream=[u for u in upstream.get(task_id, []) if is_forward_task_id(u)],
+        note=state_note(step) if step is not None and phase is StepPhase.FORWARD else None,
     )
 
 

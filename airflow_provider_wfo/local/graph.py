@@ -14,6 +14,7 @@ from airflow_provider_wfo.saga.names import (
     is_compensation_task_id,
     step_id_of,
 )
+from airflow_provider_wfo.saga.notes import plan_note
 
 if TYPE_CHECKING:
     from airflow_provider_wfo.definition.models import WorkflowDefinition
@@ -44,7 +45,12 @@ def dag_to_mermaid(dag: Any, defn: WorkflowDefinition, direction: str = "TD") ->
             return f'{nid}["undo {_label(step.display_name)}<br/>{rollback.target}.{rollback.action}"]'
         step = steps[task_id]
         extra = " (optional)" if step.optional else ""
-        return f'{nid}["{_label(step.display_name)}{extra}<br/>{step.target}.{step.action}"]'
+        note = plan_note(
+            target=step.target, action=step.action, when=step.when, for_each=step.for_each,
+            max_concurrency=step.max_concurrency, params=step.params,
+        )
+        shown = f"<br/><i>{_label(note)}</i>" if note else ""
+        return f'{nid}["{_label(step.display_name)}{extra}<br/>{step.target}.{step.action}{shown}"]'
 
     forward = [s.id for s in defn.steps]
     # A workflow without any rollback has no gate: workflow_result decides (N+1 tasks).

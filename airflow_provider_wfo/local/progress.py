@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from airflow_provider_wfo.results import StepStatus
 from airflow_provider_wfo.saga.facts import TaskFacts
@@ -20,10 +21,15 @@ from airflow_provider_wfo.saga.names import (
     ACTIVE_STATES,
     FINISHED_STATES,
     GATE_TASK_ID,
+    OUTCOME_KEY,
     RESULT_TASK_ID,
+    WAITING_KEY,
     is_compensation_task_id,
+    item_key,
 )
+from airflow_provider_wfo.saga.notes import state_note
 from airflow_provider_wfo.saga.plan import SagaPlan
+from airflow_provider_wfo.saga.records import parse_outcome, parse_waiting
 from airflow_provider_wfo.saga.status import derive
 
 
@@ -35,6 +41,8 @@ class Snapshot:
     running: tuple[str, ...] = ()
     phase: str = "forward"  # forward | deciding | compensating | result | done
     states: dict[str, str | None] = field(default_factory=dict)
+    #: step id -> its note (``saga/notes.py``): a skip's reason, items done, what it waits for.
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 def _phase(plan: SagaPlan, states: dict[str, str | None], running: tuple[str, ...]) -> str:
@@ -51,12 +59,30 @@ def _phase(plan: SagaPlan, states: dict[str, str | None], running: tuple[str, ..
     return "forward"
 
 
-def summarize(plan: SagaPlan, states: dict[str, str | None]) -> Snapshot:
-    run = derive(plan, {t: TaskFacts(state=s) for t, s in states.items()}, final=False)
+def summarize(
+    plan: SagaPlan,
+    states: dict[str, str | None],
+    xcoms: Mapping[tuple[str, str], Any] | None = None,
+) -> Snapshot:
+    """``xcoms``: (task key, XCom key) -> value of the run's ``wfo_outcome`` / ``wfo_waiting`` records,
+    when read, for the notes."""
+    xcoms = xcoms or {}
+    facts = {
+        t: TaskFacts(
+            state=s,
+            outcome=parse_outcome(xcoms.get((t, OUTCOME_KEY))),
+            waiting=parse_waiting(xcoms.get((t, WAITING_KEY))),
+        )
+        for t, s in states.items()
+    }
+    run = derive(plan, facts, final=False)
     finished = sum(1 for s in run.steps if s.status not in (StepStatus.PENDING, StepStatus.RUNNING))
     failed = run.progress.failed_steps
     running = tuple(t for t, state in states.items() if state in ACTIVE_STATES and state != "scheduled")
-    return Snapshot(len(plan.order), finished, failed, running, _phase(plan, states, running), dict(states))
+    notes = {s.step_id: note for s in run.steps if (note := state_note(s))}
+    return Snapshot(
+        len(plan.order), finished, failed, running, _phase(plan, states, running), dict(states), notes
+    )
 
 
 def prepare_main_thread() -> None:
@@ -72,6 +98,18 @@ def prepare_main_thread() -> None:
 
     import_all_models()  # type: ignore[no-untyped-call]
     configure_mappers()
+
+
+def _key(task_id: str, map_index: int | None) -> str:
+    """A task's key in the states: ``<task>_<index>`` for an item of a mapped task (``saga/items.py``)."""
+    return item_key(task_id, map_index) if map_index is not None and map_index >= 0 else task_id
+
+
+class _Row:
+    """``XComModel.deserialize_value`` reads ``.value``."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
 
 
 class RunWatcher(threading.Thread):
@@ -99,6 +137,7 @@ class RunWatcher(threading.Thread):
     def poll(self) -> Snapshot | None:
         from airflow.models.dagrun import DagRun
         from airflow.models.taskinstance import TaskInstance
+        from airflow.models.xcom import XComModel
         from airflow.utils.session import create_session
         from sqlalchemy import select
 
@@ -112,14 +151,26 @@ class RunWatcher(threading.Thread):
             if run_id is None:
                 return None
             rows = session.execute(
-                select(TaskInstance.task_id, TaskInstance.state).where(
+                select(TaskInstance.task_id, TaskInstance.map_index, TaskInstance.state).where(
                     TaskInstance.dag_id == self.dag_id, TaskInstance.run_id == run_id
                 )
             ).all()
+            records = session.execute(
+                select(XComModel.task_id, XComModel.map_index, XComModel.key, XComModel.value).where(
+                    XComModel.dag_id == self.dag_id,
+                    XComModel.run_id == run_id,
+                    XComModel.key.in_([OUTCOME_KEY, WAITING_KEY]),
+                )
+            ).all()
         states = {
-            task_id: (str(getattr(state, "value", state)) if state else None) for task_id, state in rows
+            _key(task_id, index): (str(getattr(state, "value", state)) if state else None)
+            for task_id, index, state in rows
         }
-        return summarize(self.plan, states)
+        xcoms = {
+            (_key(task_id, index), key): XComModel.deserialize_value(_Row(value))
+            for task_id, index, key, value in records
+        }
+        return summarize(self.plan, states, xcoms)
 
     def run(self) -> None:
         while not self._stop_event.is_set():

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from airflow_provider_wfo.results import StepResult, StepStatus, WorkflowStatus
+from airflow_provider_wfo.saga.notes import result_note
 
 _STATUS_STYLE = {
     StepStatus.COMPLETED: ("✔", "green"),
@@ -59,6 +60,9 @@ def _detail(step: StepResult) -> str:
         return step.error
     if step.rollback is not None and step.rollback.error:
         return f"undo failed: {step.rollback.error}"
+    note = result_note(step)
+    if note:
+        return note
     if step.result is not None and step.result.data:
         data = step.result.data
         keys = [k for k in _INTERESTING if k in data][:2] or list(data)[:2]

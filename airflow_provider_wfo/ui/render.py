@@ -250,7 +250,7 @@ h1{font-size:20px;margin:0 0 4px} .muted{color:#666} .badge{padding:2px 8px;bord
 .bar{display:inline-flex;overflow:hidden} .bar>.seg{display:block;height:14px}
 table{border-collapse:collapse;margin-top:8px} td,th{border:1px solid #ddd;padding:4px 8px;font-size:13px;
 vertical-align:top} th{background:#f5f5f5} .err{color:#c62828;max-width:320px;word-break:break-word}
-section{margin:18px 0} h2{font-size:16px;margin:0 0 6px} code{font-size:12px}
+.note{color:#555} section{margin:18px 0} h2{font-size:16px;margin:0 0 6px} code{font-size:12px}
 """
 
 
@@ -314,7 +314,9 @@ def _cell(task: TraceTask | None, rollback: bool) -> str:
         f"{escape(text)}</span></td>"
         f"<td>{len(task.attempts)}</td>"
         f"<td>{escape(duration_text(task))}</td>"
-        f'<td class="err">{escape(task.error or "")}</td>'
+        f'<td class="err">{escape(task.error or "")}'
+        + (f'<div class="note" data-note="1">{escape(task.note)}</div>' if task.note else "")
+        + "</td>"
     )
 
 

@@ -106,3 +106,22 @@ def test_answers_from_the_command_line() -> None:
     }
     with pytest.raises(ValueError, match="answered twice"):
         parse_answers(["a"], ["a"])
+
+
+def test_wfo_run_answers_from_the_command_line(
+    tmp_path: Path, dags_folder: Path, wfo_calls: Any, capfd: Any
+) -> None:
+    import json
+
+    from airflow_provider_wfo.cli import main
+
+    path = tmp_path / "approval_cli.json"
+    path.write_text(json.dumps(_approval_defn("approval_cli")))
+    assert (
+        main(["run", str(path), "--conf", '{"amount": 5}', "--reject", "approve:too much", "--no-progress"])
+        == 1
+    )
+    text = capfd.readouterr().out
+    assert "ROLLED BACK" in text and f"rejected by {respondent()['name']}: too much" in text
+    assert main(["run", str(path), "--approve", "nosuch"]) == 2
+    assert "not an approval step" in capfd.readouterr().err

@@ -149,3 +149,30 @@ def test_a_child_that_rolled_back_fails_the_step(dags_folder: Path, wfo_calls: A
     assert "sub-workflow 'sub_booking_paid'" in (step.error or "") and "ROLLED_BACK" in (step.error or "")
     assert shop.seen == [("POST", "/reserve"), ("POST", "/charge"), ("DELETE", "/reserve/R-9")]
     assert [c["step"] for c in wfo_calls.read()] == []
+
+
+def test_wfo_run_brings_the_called_definitions_of_its_folder(
+    tmp_path: Path, dags_folder: Path, wfo_calls: Any, capfd: Any
+) -> None:
+    from airflow_provider_wfo.cli import main
+
+    child = {
+        "id": "sub_pause",
+        "name": "Sub pause",
+        "steps": [{"id": "pause", "target": "wait", "action": "delay", "params": {"duration": 10}}],
+    }
+    parent = {
+        "id": "parent_cli",
+        "name": "Parent CLI",
+        "steps": [
+            {"id": "sub", "target": "workflow", "action": "run", "params": {"workflowId": "sub_pause"}},
+            {"id": "after", "target": "test", "action": "do", "params": {"s": "$sub.status"}},
+        ],
+    }
+    (tmp_path / "child.json").write_text(json.dumps(child))
+    (tmp_path / "parent.json").write_text(json.dumps(parent))
+    assert main(["run", str(tmp_path / "parent.json"), "--json"]) == 0
+    result = json.loads(capfd.readouterr().out)
+    assert result["status"] == "COMPLETED"
+    assert result["steps"][0]["result"]["data"]["workflowId"] == "sub_pause"
+    assert [c["params"] for c in wfo_calls.read()] == [{"s": "COMPLETED"}]

@@ -15,23 +15,35 @@ pytestmark = pytest.mark.slow
 
 def _do(step_id: str, **extra: Any) -> dict[str, Any]:
     return {
-        "id": step_id, "target": "test", "action": "do", "retryDelay": 0,
-        "rollback": {"target": "test", "action": "undo", "retryCount": 0, "retryDelay": 0,
-                     "params": {"of": f"${{{step_id}.id}}"}},
+        "id": step_id,
+        "target": "test",
+        "action": "do",
+        "retryDelay": 0,
+        "rollback": {
+            "target": "test",
+            "action": "undo",
+            "retryCount": 0,
+            "retryDelay": 0,
+            "params": {"of": f"${{{step_id}.id}}"},
+        },
         **extra,
     }
 
 
 def test_delay_defers_and_resumes_with_its_moments(run_workflow: Any, wfo_calls: Any) -> None:
     until = (datetime.now(timezone.utc) + timedelta(seconds=2)).isoformat()
-    result = run_workflow({
-        "id": "wait_delay", "name": "Wait delay",
-        "steps": [
-            {"id": "pause", "target": "wait", "action": "delay", "params": {"duration": 1500}},
-            {"id": "until", "target": "wait", "action": "delay", "params": {"until": "$when"}},
-            _do("after", params={"waited": "$until.waitedUntil"}),
-        ],
-    }, {"when": until})
+    result = run_workflow(
+        {
+            "id": "wait_delay",
+            "name": "Wait delay",
+            "steps": [
+                {"id": "pause", "target": "wait", "action": "delay", "params": {"duration": 1500}},
+                {"id": "until", "target": "wait", "action": "delay", "params": {"until": "$when"}},
+                _do("after", params={"waited": "$until.waitedUntil"}),
+            ],
+        },
+        {"when": until},
+    )
     assert result.status == WorkflowStatus.COMPLETED, result.error
     assert run_workflow.last.task_states["pause"] == "success"
     pause = result.steps[0].result.data
@@ -41,14 +53,23 @@ def test_delay_defers_and_resumes_with_its_moments(run_workflow: Any, wfo_calls:
 
 
 def test_delay_until_a_naive_time_fails_without_retrying(run_workflow: Any, wfo_calls: Any) -> None:
-    result = run_workflow({
-        "id": "wait_naive", "name": "Wait naive",
-        "steps": [
-            _do("first"),
-            {"id": "until", "target": "wait", "action": "delay", "retryCount": 3,
-             "params": {"until": "$when"}},
-        ],
-    }, {"when": "2030-01-01T09:00:00"})
+    result = run_workflow(
+        {
+            "id": "wait_naive",
+            "name": "Wait naive",
+            "steps": [
+                _do("first"),
+                {
+                    "id": "until",
+                    "target": "wait",
+                    "action": "delay",
+                    "retryCount": 3,
+                    "params": {"until": "$when"},
+                },
+            ],
+        },
+        {"when": "2030-01-01T09:00:00"},
+    )
     assert result.status == WorkflowStatus.ROLLED_BACK
     assert result.steps[1].status == StepStatus.FAILED
     assert "no UTC offset" in (result.steps[1].error or "")
@@ -67,8 +88,9 @@ def status_server() -> Any:
     def handler(request: Request) -> Response:
         seen.append(request)
         state = "done" if len(seen) >= 3 else "running"
-        return Response(json.dumps({"job": request.args.get("job"), "state": state}),
-                        content_type="application/json")
+        return Response(
+            json.dumps({"job": request.args.get("job"), "state": state}), content_type="application/json"
+        )
 
     server = HTTPServer(host="127.0.0.1")
     server.expect_request("/jobs/status").respond_with_handler(handler)
@@ -80,19 +102,34 @@ def status_server() -> Any:
 
 
 def test_poll_until_the_condition_holds(run_workflow: Any, wfo_calls: Any, status_server: Any) -> None:
-    result = run_workflow({
-        "id": "wait_poll", "name": "Wait poll",
-        "steps": [
-            _do("start"),
-            {"id": "poll", "target": "wait", "action": "poll", "params": {
-                "url": status_server.url_for("/jobs/status"), "query": {"job": "$start.id"},
-                "until": {"and": [{"==": ["$response.status", 200]},
-                                  {"==": ["$response.body.state", "done"]},
-                                  {"==": ["$response.body.job", "$start.id"]}]},
-                "interval": 1000, "timeout": 120000}},
-            _do("report", params={"state": "$poll.body.state", "polls": "$poll.polls"}),
-        ],
-    })
+    result = run_workflow(
+        {
+            "id": "wait_poll",
+            "name": "Wait poll",
+            "steps": [
+                _do("start"),
+                {
+                    "id": "poll",
+                    "target": "wait",
+                    "action": "poll",
+                    "params": {
+                        "url": status_server.url_for("/jobs/status"),
+                        "query": {"job": "$start.id"},
+                        "until": {
+                            "and": [
+                                {"==": ["$response.status", 200]},
+                                {"==": ["$response.body.state", "done"]},
+                                {"==": ["$response.body.job", "$start.id"]},
+                            ]
+                        },
+                        "interval": 1000,
+                        "timeout": 120000,
+                    },
+                },
+                _do("report", params={"state": "$poll.body.state", "polls": "$poll.polls"}),
+            ],
+        }
+    )
     assert result.status == WorkflowStatus.COMPLETED, result.error
     assert len(status_server.seen) == 3
     assert {r.args["job"] for r in status_server.seen} == {"id-start"}
@@ -117,20 +154,42 @@ def test_poll_timeout_fails_the_step_and_the_saga_rolls_back(
     server.expect_request("/api/jobs/7").respond_with_handler(handler)
     server.start()
     try:
-        monkeypatch.setenv("AIRFLOW_CONN_WFO_JOBS", json.dumps({
-            "conn_type": "http", "host": "127.0.0.1", "port": server.port, "schema": "http",
-            "login": "robot", "password": "poll-s3cret-pw"}))
-        result = run_workflow({
-            "id": "wait_poll_timeout", "name": "Wait poll timeout",
-            "steps": [
-                _do("start"),
-                {"id": "poll", "target": "wait", "action": "poll", "connId": "wfo_jobs",
-                 "retryCount": 2, "params": {
-                     "endpoint": "/api/jobs/7", "until": "$response.body.finished",
-                     "interval": 1000, "timeout": 2500}},
-                _do("never"),
-            ],
-        })
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_WFO_JOBS",
+            json.dumps(
+                {
+                    "conn_type": "http",
+                    "host": "127.0.0.1",
+                    "port": server.port,
+                    "schema": "http",
+                    "login": "robot",
+                    "password": "poll-s3cret-pw",
+                }
+            ),
+        )
+        result = run_workflow(
+            {
+                "id": "wait_poll_timeout",
+                "name": "Wait poll timeout",
+                "steps": [
+                    _do("start"),
+                    {
+                        "id": "poll",
+                        "target": "wait",
+                        "action": "poll",
+                        "connId": "wfo_jobs",
+                        "retryCount": 2,
+                        "params": {
+                            "endpoint": "/api/jobs/7",
+                            "until": "$response.body.finished",
+                            "interval": 1000,
+                            "timeout": 2500,
+                        },
+                    },
+                    _do("never"),
+                ],
+            }
+        )
     finally:
         server.stop()
     assert result.status == WorkflowStatus.ROLLED_BACK
