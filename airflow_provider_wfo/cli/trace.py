@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 from typing import Any
 
 from airflow_provider_wfo.cli.common import console, error
@@ -37,12 +39,15 @@ def _trace(args: argparse.Namespace) -> int:
     from airflow_provider_wfo.local.environment import prepare_environment
 
     prepare_environment()
-    from airflow_provider_wfo.events.trace import TraceNotFound, build_trace
+    # Airflow and its plugins print warnings to stdout while they load; stdout is the trace's own
+    # (``--json`` must be JSON alone), so whatever they say goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        from airflow_provider_wfo.events.trace import TraceNotFound, build_trace
 
-    try:
-        trace = build_trace(args.dag_id, args.run_id)
-    except TraceNotFound as exc:
-        return error(str(exc))
+        try:
+            trace = build_trace(args.dag_id, args.run_id)
+        except TraceNotFound as exc:
+            return error(str(exc))
     if args.json:
         console().print_json(json.dumps(trace.to_json_dict()))
         return 0

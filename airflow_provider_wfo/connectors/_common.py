@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
+from airflow_provider_wfo import redaction
 from airflow_provider_wfo.actions.registry import ActionContext, ActionError, NonRetryableActionError
 
 __all__ = [
@@ -79,18 +80,9 @@ def raise_for_status(status: int, what: str, detail: str = "") -> NoReturn:
     raise NonRetryableActionError(message)
 
 
-class Scrubber:
-    """Replaces known secret values in text we are about to log, return or raise."""
-
-    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        # Longest first, so a secret that contains another is replaced whole.
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-
-    def __call__(self, text: object) -> str:
-        out = str(text)
-        for secret in self.secrets:
-            out = out.replace(secret, "***")
-        return out
+class Scrubber(redaction.Scrubber):
+    """Known secrets (every form: :mod:`airflow_provider_wfo.redaction`) replaced in text we are
+    about to log, return or raise."""
 
     def error(self, exc: BaseException, what: str, *, retryable: bool) -> ActionError:
         """A new action error describing ``exc`` without secrets (raise it ``from None``)."""

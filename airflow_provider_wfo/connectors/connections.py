@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_wfo import redaction
 from airflow_provider_wfo.actions.registry import ActionContext, NonRetryableActionError, canonical_target
 from airflow_provider_wfo.connectors._common import Scrubber
 from airflow_provider_wfo.connectors.spec import LOCAL_CONN_TYPE
@@ -69,15 +70,11 @@ def _secrets_of(conn: Any, extra: dict[str, Any]) -> list[str]:
     return found
 
 
-def _mask(secrets: list[str]) -> None:
-    """Register secrets with Airflow's log masker so a library that logs them is redacted too."""
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - older SDKs
-        return
+def _mask(secrets: list[str], login: str | None) -> None:
+    """Register every wire form of the secrets with Airflow's masker (its log redaction and our
+    :func:`~airflow_provider_wfo.redaction.redact` then cover them, whoever writes them)."""
     for secret in secrets:
-        if secret:
-            mask_secret(secret)
+        redaction.register(secret, login)
 
 
 def resolve(ctx: ActionContext) -> ResolvedConnection:
@@ -96,9 +93,11 @@ def resolve(ctx: ActionContext) -> ResolvedConnection:
         ) from None
     extra = dict(conn.extra_dejson or {})
     secrets = _secrets_of(conn, extra)
-    _mask(secrets)
+    _mask(secrets, conn.login)
     conn_type = (conn.conn_type or "").lower()
     workspace = None
     if conn_type == LOCAL_CONN_TYPE:
         workspace = workspace_from(extra.get("workspace"))
-    return ResolvedConnection(ctx.conn_id, conn_type, conn, workspace, extra, Scrubber(secrets))
+    return ResolvedConnection(
+        ctx.conn_id, conn_type, conn, workspace, extra, Scrubber(secrets, login=conn.login)
+    )

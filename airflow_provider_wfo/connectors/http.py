@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BeforeValidator, Field, field_validator
 
+from airflow_provider_wfo import redaction
 from airflow_provider_wfo.connectors._common import (
     ActionError,
     NonRetryableActionError,
@@ -120,6 +121,20 @@ def _safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def _url_scrubber(url: str) -> Scrubber:
+    """A password written into the URL (from run conf) is a secret like a connection's: requests
+    sends it as ``Authorization: Basic``, and an error or a log may show it in any form."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return Scrubber()
+    from urllib.parse import unquote
+
+    password = unquote(parts.password)
+    redaction.register(password, unquote(parts.username or ""))
+    redaction.register(parts.password)
+    return Scrubber([password, parts.password], login=unquote(parts.username or ""))
+
+
 def idempotency_header(key_hex: str) -> str:
     """An RFC 8941 sf-string: the digest in double quotes (hex needs no escaping)."""
     return f'"{key_hex}"'
@@ -175,6 +190,7 @@ class HttpBackend(Backend):
                 if urlsplit(url).scheme not in ("http", "https"):
                     raise NonRetryableActionError("url must be http:// or https://")
                 shown = _safe_url(url)
+                scrub = _url_scrubber(url)
                 response = requests.request(
                     method,
                     url,

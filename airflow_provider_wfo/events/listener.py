@@ -116,7 +116,7 @@ def _redacted_error(error: Any) -> str | None:
         return None
     if isinstance(error, BaseException):
         error = error_text(error)
-    from airflow_provider_wfo.events.redaction import redact_text
+    from airflow_provider_wfo.redaction import redact_text
 
     return redact_text(str(error))
 

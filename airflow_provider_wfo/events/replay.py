@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wfo.events.model import StepPhase, WorkflowEvent, WorkflowEventType
-from airflow_provider_wfo.events.redaction import redact_text
+from airflow_provider_wfo.redaction import redact_text
 from airflow_provider_wfo.results import WorkflowStatus
 from airflow_provider_wfo.saga.facts import RunState
 from airflow_provider_wfo.saga.names import FAILED, GATE_TASK_ID, SKIPPED, SUCCESS

@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow.sdk.definitions.retry_policy import RetryAction, RetryDecision, RetryPolicy
 
-from airflow_provider_wfo.events.redaction import redact_text
+from airflow_provider_wfo.redaction import redact_text
 from airflow_provider_wfo.saga.records import error_text
 
 MAX_REASON = 500

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from airflow_provider_wfo.events.model import StepPhase, WorkflowEvent
-from airflow_provider_wfo.events.redaction import redact, redact_text
+from airflow_provider_wfo.redaction import redact, redact_text
 from airflow_provider_wfo.results import Progress
 from airflow_provider_wfo.saga.facts import RunState, TaskFacts, ms
 from airflow_provider_wfo.saga.names import (

@@ -23,6 +23,7 @@ from airflow_provider_wfo.actions.registry import (
 from airflow_provider_wfo.definition.references import ReferenceError, resolve
 from airflow_provider_wfo.operators.outcome import as_json_dict, outcome, push_outcome, utcnow
 from airflow_provider_wfo.operators.scope import step_scope
+from airflow_provider_wfo.redaction import mask_known
 from airflow_provider_wfo.saga.plan import SagaPlan
 from airflow_provider_wfo.saga.records import error_text
 
@@ -110,7 +111,9 @@ def call_action(
             log=op.log,  # type: ignore[arg-type]
         )
         kind = "rollback" if call.is_rollback else "action"
-        result = as_json_dict(action(params, ctx), f"{kind} {call.target}.{call.action}")
+        # A connection secret an API echoed back must not reach the result XCom (the DB).
+        raw = as_json_dict(action(params, ctx), f"{kind} {call.target}.{call.action}")
+        result: dict[str, Any] = mask_known(raw)
     except AirflowTaskTimeout as exc:
         record_failure(f"timed out after {call.timeout_ms} ms", exc)
         raise

@@ -21,12 +21,12 @@ from airflow_provider_wfo.definition.references import ReferenceError, resolve
 from airflow_provider_wfo.operators.outcome import (
     outcome,
     push_outcome,
-    redact,
     referenced_step_ids,
     run_builtin,
     run_scope,
     utcnow,
 )
+from airflow_provider_wfo.redaction import redact
 from airflow_provider_wfo.saga.names import RETURN_KEY, RUN_NAME, WAITING_KEY
 from airflow_provider_wfo.saga.records import Waiting
 

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_wfo.definition.references import ReferenceError, find_references
+from airflow_provider_wfo.redaction import redact, redact_text
 from airflow_provider_wfo.saga.names import OUTCOME_KEY
 from airflow_provider_wfo.saga.records import remember
 
@@ -25,22 +26,6 @@ def utcnow() -> datetime:
 
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
-
-
-def redact(value: Any) -> Any:
-    """Airflow's secrets masker (sensitive key names and registered secrets), JSON-safe afterwards."""
-    try:
-        from airflow.sdk._shared.secrets_masker import redact as airflow_redact
-    except ImportError:  # pragma: no cover - older layouts
-        from airflow.sdk.execution_time.secrets_masker import (  # type: ignore[no-redef]
-            redact as airflow_redact,
-        )
-    return json.loads(json.dumps(airflow_redact(value), default=str))
-
-
-def redact_text(text: str) -> str:
-    redacted = redact(text)
-    return redacted if isinstance(redacted, str) else str(redacted)
 
 
 def run_scope(context: Mapping[str, Any]) -> dict[str, Any]:

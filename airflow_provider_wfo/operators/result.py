@@ -13,8 +13,9 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_wfo.operators.outcome import redact, utcnow
+from airflow_provider_wfo.operators.outcome import utcnow
 from airflow_provider_wfo.operators.reads import pull, read_facts, run_task_states
+from airflow_provider_wfo.redaction import redact
 from airflow_provider_wfo.results import WorkflowResult, WorkflowStatus
 from airflow_provider_wfo.saga.names import GATE_TASK_ID, RETURN_KEY
 from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan, decide

@@ -12,6 +12,7 @@ the size of the definition.
 * :mod:`.schedule`: schedule and start date
 * :mod:`.params_schema`: the params' JSON Schemas
 * :mod:`.actions`: each built-in step's params against its action's model
+* :mod:`.credentials`: no password in a URL of the definition
 * :mod:`.control`: the wait, approval and workflow steps (their params: ``definition/control.py``)
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 from airflow_provider_wfo.definition.checks import (
     actions,
     control,
+    credentials,
     names,
     order,
     params_schema,
@@ -54,4 +56,5 @@ def semantic_issues(data: Mapping[str, Any]) -> list[ValidationIssue]:
     params_schema.check_params_schemas(ctx)
     actions.check_actions(ctx)
     control.check_control_steps(ctx)
+    credentials.check_credentials(ctx)
     return ctx.issues
