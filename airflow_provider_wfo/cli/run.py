@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from airflow_provider_wfo.cli.common import error
+from airflow_provider_wfo.cli.common import error, make_console
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -113,8 +113,6 @@ def _airflow_output_to(log_path: Path) -> Iterator[tuple[IO[str], IO[str]]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from airflow_provider_wfo.definition.errors import DefinitionError
     from airflow_provider_wfo.definition.loading import load_definition_file
     from airflow_provider_wfo.local.answers import parse_answers
@@ -146,8 +144,8 @@ def run(args: argparse.Namespace) -> int:
     log_path = env.home / "wfo" / "logs" / f"{defn.id}-{stamp}.log"
 
     with _airflow_output_to(log_path) as (real_out, real_err):
-        out = Console(file=real_out, highlight=False, soft_wrap=True)
-        err = Console(file=real_err, highlight=False, soft_wrap=True)
+        out = make_console(file=real_out)
+        err = make_console(file=real_err)
         show_progress = not args.no_progress and (err if args.json else out).is_terminal
         progress_console = err if args.json else out
         try:
@@ -225,10 +223,13 @@ def _run_with_progress(
     from airflow_provider_wfo.factory.plan import plan_for
     from airflow_provider_wfo.local.progress import RunWatcher, Snapshot, prepare_main_thread
 
-    names = {s.id: s.display_name for s in defn.steps}
+    from rich.markup import escape
+
+    # The progress columns read markup: names are the author's text, never markup.
+    names = {s.id: escape(s.display_name) for s in defn.steps}
     plan = plan_for(defn)
     progress = _progress_bar(console)
-    task = progress.add_task("starting Airflow...", total=len(plan.order), title=defn.name)
+    task = progress.add_task("starting Airflow...", total=len(plan.order), title=escape(defn.name))
     watcher: list[RunWatcher] = []
 
     def on_snapshot(snapshot: Snapshot) -> None:

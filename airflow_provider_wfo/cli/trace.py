@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from airflow_provider_wfo.cli.common import console, error
+from airflow_provider_wfo.cli.common import console, error, json_text
 
 _STYLES = {
     "completed": "green",
@@ -49,7 +49,7 @@ def _trace(args: argparse.Namespace) -> int:
         except TraceNotFound as exc:
             return error(str(exc))
     if args.json:
-        console().print_json(json.dumps(trace.to_json_dict()))
+        console().file.write(json_text(trace.to_json_dict()) + "\n")
         return 0
     render(trace, show_params=args.params)
     return 0
