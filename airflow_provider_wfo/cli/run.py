@@ -220,10 +220,10 @@ def _run_with_progress(
     if not show:
         return run_workflow(defn, conf, answers=answers, workflows=workflows)
 
+    from rich.markup import escape
+
     from airflow_provider_wfo.factory.plan import plan_for
     from airflow_provider_wfo.local.progress import RunWatcher, Snapshot, prepare_main_thread
-
-    from rich.markup import escape
 
     # The progress columns read markup: names are the author's text, never markup.
     names = {s.id: escape(s.display_name) for s in defn.steps}
