@@ -130,6 +130,12 @@ def run(args: argparse.Namespace) -> int:
             raise  # printed as file: location: message lines by the CLI's main
         count = len(exc.issues)
         return _fail(args, f"invalid workflow definition: {count} problem{'s' * (count != 1)}", 1, exc.issues)
+    from airflow_provider_wfo.definition.conf import ConfError, check_conf_keys
+
+    try:
+        check_conf_keys(conf, defn.params, "--conf")
+    except ConfError as exc:
+        return _fail(args, str(exc), 2)
     approvals = {s.id for s in defn.steps if s.target == "approval"}
     unknown = sorted(set(answers) - approvals)
     if unknown:

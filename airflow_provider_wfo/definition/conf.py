@@ -7,6 +7,9 @@ JSON only (no ``NaN`` or ``Infinity``, which would reach an API as ``null``), ne
 problem is one :class:`ConfError` with a message that says what to change; nothing raises a bare
 ``RecursionError`` or ``MemoryError``.
 
+A workflow that declares ``params`` takes only those keys (:func:`check_conf_keys`): a key it does not
+declare is almost always a typo (``custmerId``), which would otherwise run with the default.
+
 ``wfo run`` and ``execute_workflow`` check before the run starts; a run triggered on Airflow is
 checked by its first task (``operators/gating.check_run_conf``), which fails it without retries.
 """
@@ -15,12 +18,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from airflow_provider_wfo.definition.errors import suggestion
 from airflow_provider_wfo.definition.rules import MAX_CONF_BYTES, MAX_NESTING
 
-__all__ = ["ConfError", "check_conf", "parse_conf_text"]
+__all__ = ["ConfError", "check_conf", "check_conf_keys", "parse_conf_text"]
 
 
 class ConfError(ValueError):
@@ -98,3 +102,23 @@ def check_conf(conf: Any, what: str = "the run conf") -> None:
             raise ConfError(f"{what}: {_where(path)} is not JSON data ({type(value).__name__})")
         if size > MAX_CONF_BYTES:
             raise ConfError(f"{what} is larger than {MAX_CONF_BYTES:,} bytes as JSON; send less data")
+
+
+def check_conf_keys(
+    conf: Mapping[str, Any] | None, declared: Iterable[str], what: str = "the run conf"
+) -> None:
+    """Raise :class:`ConfError` for a key of ``conf`` that is not a declared param (none declared:
+    every key is fine, since the workflow cannot say what it expects)."""
+    names = list(declared)
+    if not names or not conf:
+        return
+    unknown = [key for key in conf if key not in names]
+    if not unknown:
+        return
+    first = unknown[0]
+    more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+    shown = ", ".join(sorted(names)[:20]) + (", ..." if len(names) > 20 else "")
+    raise ConfError(
+        f"{what}: {first[:60]!r}{more} is not a param of this workflow{suggestion(first, names)} "
+        f"(its params: {shown})"
+    )

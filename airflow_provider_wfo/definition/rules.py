@@ -27,6 +27,7 @@ __all__ = [
     "REFERENCE_NAME",
     "RESERVED_SCOPE_NAMES",
     "RESERVED_STEP_IDS",
+    "RUN_FIELDS",
     "SCHEDULE_PRESETS",
     "WORKFLOW_ID_START",
 ]
@@ -84,6 +85,14 @@ RESERVED_SCOPE_NAMES: Mapping[str, str] = {
 #: Names every step's params can read: facts about the run (dagId, runId, date, startTime, logicalDate).
 BUILTIN_SCOPE_NAMES: Mapping[str, str] = {
     "run": "the run's facts ($run.date, $run.runId, $run.dagId, $run.startTime, $run.logicalDate)",
+}
+#: The fields of ``$run`` (operators/outcome.run_builtin gives exactly these; each is text or null).
+RUN_FIELDS: Mapping[str, str] = {
+    "date": "the run's date, YYYY-MM-DD (UTC, of the logical date or the run start)",
+    "runId": "the Airflow run id",
+    "dagId": "the Airflow dag_id (the workflow id)",
+    "startTime": "when the run started (ISO 8601)",
+    "logicalDate": "the run's logical date (ISO 8601; null for a run without one)",
 }
 #: Airflow's schedule presets; anything else must be a five-field cron expression.
 SCHEDULE_PRESETS = (

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wfo.definition.conf import check_conf
+from airflow_provider_wfo.definition.conf import check_conf, check_conf_keys
 from airflow_provider_wfo.definition.control import APPROVAL, WORKFLOW
 from airflow_provider_wfo.local.environment import (
     LocalEnvironment,
@@ -178,8 +178,9 @@ def run_workflow(
     from a file brings the other definitions of its folder along). ``logical_date``: the run's (and its
     ``run_after``), to take over a run triggered for that date (``local/child_run.py``)."""
     check_conf(initial_context, "the initial context")  # before anything is prepared or installed
-    env = prepare_environment()
     definition = coerce_definition(defn)
+    check_conf_keys(initial_context, definition.params, "the initial context")
+    env = prepare_environment()
     if threading.current_thread() is not threading.main_thread() and any(
         s.timeout is not None or (s.rollback is not None and s.rollback.timeout is not None)
         for s in definition.steps

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_provider_wfo.definition import conditions
-from airflow_provider_wfo.definition.conf import ConfError, check_conf
+from airflow_provider_wfo.definition.conf import ConfError, check_conf, check_conf_keys
 from airflow_provider_wfo.definition.models import WorkflowStep
 from airflow_provider_wfo.operators.outcome import outcome, push_outcome, skipped_outcome, utcnow
 from airflow_provider_wfo.saga.names import CONDITION_FALSE, FAILED
@@ -30,13 +30,16 @@ def skip(
 
 
 def check_run_conf(context: Mapping[str, Any], *, optional: bool = False) -> None:
-    """Fail (no retries, the reason recorded) when the run conf breaks the loader's limits.
+    """Fail (no retries, the reason recorded) when the run conf breaks the loader's limits, or holds
+    a key the workflow does not declare (when it declares params).
 
     ``wfo run`` and ``execute_workflow`` check conf before a run; a run triggered through the REST
     API or the form reaches us here first (Airflow accepts ``NaN`` and any size)."""
     conf = getattr(context.get("dag_run"), "conf", None)
+    declared = getattr(context.get("dag"), "params", None) or {}  # the DAG's own: the declared params
     try:
         check_conf(conf)
+        check_conf_keys(conf, declared)
     except ConfError as exc:
         ti = context["ti"]
         index = getattr(ti, "map_index", -1)

@@ -61,12 +61,19 @@ def load_prebuilt(name: str) -> WorkflowDefinition:
 def conf_errors(defn: WorkflowDefinition, conf: Mapping[str, Any]) -> list[str]:
     """What Airflow's Param validation would say about ``conf``: one message per bad or missing key.
 
-    Airflow checks each Param on its own with ``jsonschema.validate(value, schema, FormatChecker())``;
-    this does the same so that a local run refuses exactly what a deployment refuses.
+    Airflow checks each Param on its own with ``jsonschema.validate(value, schema, FormatChecker())``
+    (in the params dialect our DAGs carry); this does the same so that a local run refuses exactly
+    what a deployment refuses. A key the workflow does not declare is refused too (docs/decisions.md).
     """
-    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema import FormatChecker
 
-    errors: list[str] = []
+    from airflow_provider_wfo.definition.params_dialect import ParamsValidator, with_dialect
+
+    errors: list[str] = [
+        f"{key}: not a param of this workflow (its params: {', '.join(sorted(defn.params))})"
+        for key in conf
+        if defn.params and key not in defn.params
+    ]
     for key, raw_schema in defn.params.items():
         schema = {k: v for k, v in raw_schema.items() if k not in {"default", "description"}}
         if key in conf:
@@ -76,7 +83,8 @@ def conf_errors(defn: WorkflowDefinition, conf: Mapping[str, Any]) -> list[str]:
         else:
             errors.append(f"{key}: required (no value passed and the param has no default)")
             continue
-        validator = Draft202012Validator(schema, format_checker=FormatChecker())
+        # the dialect the DAG carries: pattern on RE2, its patternMessage, no NaN numbers
+        validator = ParamsValidator(with_dialect(schema), format_checker=FormatChecker())
         for error in sorted(validator.iter_errors(value), key=lambda e: list(e.path)):
             where = "".join(f"[{p}]" for p in error.path)
             errors.append(f"{key}{where}: {error.message}")

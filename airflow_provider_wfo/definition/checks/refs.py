@@ -13,15 +13,18 @@ from typing import Any
 from airflow_provider_wfo.definition.checks.context import Context, as_str
 from airflow_provider_wfo.definition.control import RESPONSE_NAME, WAIT
 from airflow_provider_wfo.definition.errors import json_path, suggestion
+from airflow_provider_wfo.definition.references import Reference, find_references
 from airflow_provider_wfo.definition.references import ReferenceError as RefError
-from airflow_provider_wfo.definition.references import find_references
 from airflow_provider_wfo.definition.rules import (
     BUILTIN_SCOPE_NAMES,
     ITEM_SCOPE_NAMES,
     RESERVED_SCOPE_NAMES,
+    RUN_FIELDS,
 )
 
-__all__ = ["StepRef", "check_references"]
+__all__ = ["StepRef", "check_references", "check_run_reference"]
+
+RUN_NAME = "run"  # the one name in BUILTIN_SCOPE_NAMES
 
 
 @dataclass
@@ -66,6 +69,9 @@ def check_references(ctx: Context) -> list[StepRef]:
                 continue
             if ref.name in items:
                 continue
+            if ref.name == RUN_NAME:
+                check_run_reference(ctx, where, ref)
+                continue
             if ref.name in ITEM_SCOPE_NAMES and ref.name not in steps_and_params:
                 _no_item(ctx, where, ref.text, ref.name)
             elif ref.name == own:
@@ -84,6 +90,9 @@ def check_references(ctx: Context) -> list[StepRef]:
             continue
         base = f"steps[{i}].rollback.params"
         for where, ref in _iter_refs(ctx, rollback.get("params"), base, rollback_known | items):
+            if ref.name == RUN_NAME:
+                check_run_reference(ctx, where, ref)
+                continue
             if ref.name == own or ref.name in RESERVED_SCOPE_NAMES or ref.name in BUILTIN_SCOPE_NAMES:
                 continue
             if ref.name in items:
@@ -97,6 +106,21 @@ def check_references(ctx: Context) -> list[StepRef]:
             elif strict_names and ref.name not in ctx.declared:
                 _unknown_name(ctx, where, ref.text, ref.name, rollback_known)
     return found
+
+
+def check_run_reference(ctx: Context, where: str, ref: Reference) -> None:
+    """``$run`` is the run's facts: only its fields (``$run.runId``), which are text, nothing below."""
+    if not ref.path:
+        return  # the whole object
+    field = ref.path[0]
+    fields = ", ".join(f"run.{f}" for f in RUN_FIELDS)
+    if field not in RUN_FIELDS:
+        # "id" -> runId, "dag" -> dagId: the fields are short, so a part of one is a good guess too
+        part = next((f for f in RUN_FIELDS if len(field) > 1 and field.lower() in f.lower()), None)
+        hint = f"; did you mean {part!r}?" if part else suggestion(field, set(RUN_FIELDS))
+        ctx.add(where, f"{ref.text!r}: $run has no field {field!r}{hint} (its fields: {fields})")
+    elif len(ref.path) > 1:
+        ctx.add(where, f"{ref.text!r}: run.{field} is {RUN_FIELDS[field]}; it has no fields")
 
 
 def _inside(where: str, prefix: str) -> bool:

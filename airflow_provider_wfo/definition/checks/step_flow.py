@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow_provider_wfo.definition import conditions
 from airflow_provider_wfo.definition.checks.context import Context, as_str, clip
-from airflow_provider_wfo.definition.checks.refs import StepRef
+from airflow_provider_wfo.definition.checks.refs import RUN_NAME, StepRef, check_run_reference
 from airflow_provider_wfo.definition.control import is_control
 from airflow_provider_wfo.definition.errors import json_path, suggestion
 from airflow_provider_wfo.definition.references import Reference, parse
@@ -73,6 +73,9 @@ def _check_when(ctx: Context, i: int, own: str | None, cond: Any, for_each: bool
     known = set(ctx.index) | set(ctx.declared) | set(BUILTIN_SCOPE_NAMES)
     refs: list[StepRef] = []
     for where, ref in conditions.references(cond, known, base):
+        if ref.name == RUN_NAME:
+            check_run_reference(ctx, where, ref)
+            continue
         step_ref = _name_check(ctx, where, own, ref, "condition")
         if step_ref is not None:
             refs.append(step_ref)
