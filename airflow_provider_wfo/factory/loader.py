@@ -241,7 +241,7 @@ def _out_of_time(rest: list[Path], root: Path, shard: tuple[int, int] | None, br
         message = (
             f"{shown}: (document): not loaded: this loader file used up its time budget "
             "([core] dagbag_import_timeout) before reaching it; split the folder over more loader "
-            "files (load_workflow_dags(globals(), shard=(i, n)))"
+            "files with `wfo init DIR --force --shards N`"
         )
         broken.append(_Broken(path, shown, [message], None))
     log.error("wfo: loader time budget used up; %d definition(s) not loaded", len(broken))
