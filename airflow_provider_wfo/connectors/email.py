@@ -14,8 +14,9 @@ import re
 import smtplib
 import socket
 from email.utils import parseaddr
+from typing import Any
 
-from pydantic import StrictBool
+from pydantic import StrictBool, field_validator
 
 from airflow_provider_wfo.actions.registry import ActionContext
 from airflow_provider_wfo.connectors._common import ActionError, NonRetryableActionError, Scrubber, key_digest
@@ -31,6 +32,7 @@ from airflow_provider_wfo.connectors.spec import (
     param,
 )
 
+_LINE_BREAK = re.compile(r"[\r\n\x00\x85\u2028\u2029]")
 #: RFC 5322 dot-atom text, what the right-hand side of a Message-ID may be.
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
@@ -49,6 +51,16 @@ class SendEmailParams(Params):
     sender: Text | None = param(
         "from", description="From (default: the connection extra from_email).", max_length=998
     )
+
+    @field_validator("to", "subject", "cc", "bcc", "sender")
+    @classmethod
+    def _one_header_line(cls, value: Any) -> Any:
+        # A header value from run conf with a line break would add headers of its own
+        # ("Hi\r\nBcc: someone@evil.example"): header injection (RFC 5322 2.2 allows no CR/LF).
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and _LINE_BREAK.search(text):
+                raise ValueError("has a line break (CR, LF) or NUL: a header is one line")
+        return value
 
 
 class SendEmailResult(Result):

@@ -24,7 +24,7 @@ import json
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from airflow_provider_wfo.actions.registry import ActionContext
 from airflow_provider_wfo.connectors import _google
@@ -57,6 +57,28 @@ GOOGLE_TYPES = ("google_cloud_platform", "gcpssh", "google_cloud")
 OPERATIONS = ("APPEND_ROW", "APPEND_ROWS", "UPDATE_RANGE", "CLEAR_RANGE")
 #: Rows one append may write: each gets its own metadata tag, and a batchUpdate stays small.
 MAX_APPEND_ROWS = 1000
+#: Google Sheets' limit on the text of one cell; the local CSV keeps the same one (a longer field
+#: also passes Python's csv reader limit, so the sheet could no longer be read back).
+MAX_CELL_CHARS = 50_000
+
+
+def _cells_fit(value: Any) -> Any:
+    """Refuse a cell longer than Google Sheets allows, anywhere in ``values`` (iteratively)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and len(item) > MAX_CELL_CHARS:
+            raise ValueError(
+                f"a cell holds at most {MAX_CELL_CHARS:,} characters (Google Sheets), got {len(item):,}"
+            )
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return value
+
+
+CellsFit = AfterValidator(_cells_fit)
 
 
 def _upper(value: Any) -> Any:
@@ -91,10 +113,12 @@ class UpdateSheetParams(_SheetParams):
     operation: Operation = param(
         "operation", default="APPEND_ROW", description="What to do: " + ", ".join(OPERATIONS)
     )
-    values: Any = param(
+    values: Annotated[Any, CellsFit] = param(
         "values", "row", description="A row, a list of rows, or {column: value} laid out by the header row."
     )
-    header: list[Any] | None = param("header", description="Column names, written first into an empty sheet.")
+    header: Annotated[list[Any] | None, CellsFit] = param(
+        "header", description="Column names, written first into an empty sheet."
+    )
     range: Text | None = param(
         "range", description="A1 range for UPDATE_RANGE / CLEAR_RANGE, e.g. B2:D2.", max_length=300
     )
@@ -106,7 +130,9 @@ class UpdateSheetParams(_SheetParams):
 class LogActionParams(_SheetParams):
     action: Text = required("action", description="What happened (second column).")
     status: Text | None = param("status", description="Third column.")
-    details: Any = param("details", description="Fourth column; objects are written as JSON.")
+    details: Annotated[Any, CellsFit] = param(
+        "details", description="Fourth column; objects are written as JSON."
+    )
     timestamp: Text | None = param("timestamp", description="First column; default: now (UTC, ISO 8601).")
 
 

@@ -30,4 +30,5 @@ def read(ws: Workspace, target: str) -> list[dict[str, Any]]:
     path = ws.path(target, "outbox.jsonl")
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = path.read_text(encoding="utf-8").split("\n")  # JSON lines: only \n ends a record
+    return [json.loads(line) for line in lines if line.strip()]

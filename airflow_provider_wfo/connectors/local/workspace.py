@@ -110,7 +110,11 @@ class Workspace:
         existing = path.read_bytes() if path.exists() else b""
         if existing and not existing.endswith(b"\n"):
             existing += b"\n"
-        line = json.dumps(record, sort_keys=True, default=str, ensure_ascii=False).encode() + b"\n"
+        text = json.dumps(record, sort_keys=True, default=str, ensure_ascii=False)
+        # NEL and the Unicode line separators are line breaks to str.splitlines() and many readers:
+        # escaped, one record stays one line (JSON allows them raw, so nothing is lost).
+        text = text.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        line = text.encode() + b"\n"
         self.write_bytes(path, existing + line)
 
     def remove_empty_dirs(self, path: Path, stop: Path) -> None:
