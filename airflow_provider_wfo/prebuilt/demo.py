@@ -324,6 +324,9 @@ def _demo_ui(console: Console, port: int) -> int:
         console.print(f"[red]airflow db migrate failed[/]\n{migrate.stdout[-3000:]}{migrate.stderr[-3000:]}")
         return 1
     procs: list[subprocess.Popen[bytes]] = []
+    # Each component runs in a session of its own (so that it and its children can be stopped as a
+    # group); a SIGTERM to the demo must therefore stop them here, or they would outlive it.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         for argv in UI_COMPONENTS:
             with (logs / f"{argv[0]}.log").open("ab") as out:
@@ -347,6 +350,10 @@ def _demo_ui(console: Console, port: int) -> int:
         return 0
     finally:
         _stop(procs)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _ui_panel(console: Console, root: Path, port: int, env: dict[str, str], logs: Path) -> None:

@@ -210,6 +210,11 @@ def test_demo_then_demo_ui_a_newcomers_path(tmp_path: Path, airflow_db: Path) ->
         assert page is not None
         assert (home / "workspace" / "notion" / "pages" / f"{page.data['id']}.json").exists()
     finally:
+        import psutil
+
+        components: list[psutil.Process] = []
+        with contextlib.suppress(psutil.NoSuchProcess):
+            components = psutil.Process(proc.pid).children(recursive=True)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -218,3 +223,9 @@ def test_demo_then_demo_ui_a_newcomers_path(tmp_path: Path, airflow_db: Path) ->
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
         log.close()
+        # Stopping the demo stops every Airflow process it started (each runs in its own session).
+        _, left = psutil.wait_procs(components, timeout=30)
+        for straggler in left:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                straggler.kill()
+        assert not left, f"still running after the demo stopped: {left}"
