@@ -293,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "latency"):
         out["latency"] = latency(args.rounds)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "dagprocessor.json").write_text(json.dumps(out, indent=2) + "\n")
+    name = "dagprocessor.json" if args.only is None else f"dagprocessor-{args.only}.json"
+    (RESULTS / name).write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps({k: v for k, v in out.items() if k != "machine"}, indent=2))
     return 0
 
