@@ -247,9 +247,12 @@ def _append_many(args: tuple[str, int]) -> None:
 
 
 def test_sheets_concurrent_workers_lose_nothing(workspace: Path) -> None:
-    ctx = multiprocessing.get_context("fork")
+    # spawn, not fork: by now this pytest process runs stand-in server threads, and a fork taken
+    # while one of them holds a lock (logging's, say) deadlocks the child. Workers are separate
+    # processes in Airflow too. A bounded wait turns a hang into a failure with a reason.
+    ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(4) as pool:
-        pool.map(_append_many, [(str(workspace), 15)] * 4)
+        pool.map_async(_append_many, [(str(workspace), 15)] * 4).get(timeout=600)
     rows = _csv(workspace / "sheets" / "c" / "Sheet1.csv")
     assert len(rows) == 60 and len({r[0] for r in rows}) == 60
     ids = json.loads((workspace / ".wfo" / "sheets" / "c" / "Sheet1.json").read_text())
