@@ -59,10 +59,34 @@ def _describe(error: Mapping[str, Any], names: list[str]) -> str:
     return f"param {loc!r}: {error.get('msg', 'invalid')}"
 
 
+def _not_unicode(raw: Mapping[str, Any]) -> str | None:
+    """The name of the first param holding a lone surrogate (JSON's ``"\\ud800"`` decodes to one):
+    such a string cannot be written as UTF-8 anywhere, so it is a bad request, not a retry."""
+    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in raw.items()]
+    while stack:
+        name, value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return name
+        elif isinstance(value, Mapping):
+            stack.extend((name, v) for v in [*value.keys(), *value.values()])
+        elif isinstance(value, (list, tuple)):
+            stack.extend((name, v) for v in value)
+    return None
+
+
 def parse_params(model: type[P], raw: Mapping[str, Any], what: str) -> P:
     """``raw`` checked against ``model``; a failure is a :class:`NonRetryableActionError`."""
     if not isinstance(raw, Mapping):
         raise NonRetryableActionError(f"{what}: params must be an object")
+    bad = _not_unicode(raw)
+    if bad is not None:
+        raise NonRetryableActionError(
+            f"{what}: param {bad[:80]!r} is not valid Unicode text (it holds a lone surrogate, "
+            "such as the JSON escape \\ud800 without its pair)"
+        )
     try:
         return model.model_validate(dict(raw))
     except ValidationError as exc:

@@ -12,7 +12,7 @@ from wfo_adversarial import call
 
 from airflow_provider_wfo.actions.registry import NonRetryableActionError
 
-TARGETS = ("sheets", "slack", "email")
+TARGETS = ("sheets", "slack", "email", "drive", "trello", "notion")
 
 
 @pytest.fixture
@@ -60,3 +60,28 @@ def test_a_line_break_in_an_email_header_is_refused(ws: Path, params: dict[str, 
         call("email", "send_email", params)
     assert not (ws / "email" / "outbox.jsonl").exists()
     assert call("email", "send_email", {"to": "a@example.com", "subject": "ok", "body": "multi\nline"})
+
+
+LONE = "Acme \ud800 Corp"  # what JSON's "\\ud800" (no pair) decodes to; no UTF-8 can hold it
+
+
+@pytest.mark.parametrize(
+    ("target", "action", "params"),
+    [
+        ("sheets", "update_sheet", {"spreadsheetId": "s", "values": [LONE]}),
+        ("sheets", "update_sheet", {"spreadsheetId": "s", "values": [{LONE: 1}], "header": ["a"]}),
+        ("slack", "send_notification", {"channel": "#c", "message": LONE}),
+        ("email", "send_email", {"to": "a@example.com", "body": LONE}),
+        ("drive", "file_document", {"name": "a.txt", "content": LONE}),
+        ("trello", "create_task", {"name": "n", "listId": "l", "description": LONE}),
+        ("notion", "create_task", {"databaseId": "d", "title": "t", "properties": {"x": [LONE]}}),
+        ("http", "request", {"url": "http://127.0.0.1:9/x", "json": {"v": LONE}}),
+    ],
+)
+def test_a_lone_surrogate_is_a_bad_request_not_a_crash(
+    ws: Path, target: str, action: str, params: dict[str, object]
+) -> None:
+    # It reached the backends and failed there with UnicodeEncodeError, a retryable crash.
+    with pytest.raises(NonRetryableActionError, match="not valid Unicode"):
+        call(target, action, params)
+    assert [p for p in ws.rglob("*") if p.is_file()] == []

@@ -361,3 +361,43 @@ def test_wfo_run_with_hostile_conf_rolls_back_to_the_workspace_it_found(
     assert done["row"]["rolledBack"] and done["card"]["rolledBack"]
     assert _visible(ws) == before
     assert "Traceback" not in out + err
+
+
+KEYS = st.sampled_from(["id", "name", "description", "steps", "params", "nmae", "\x1b[2J", "=1+1", "é"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    wid=TEXT,
+    name=TEXT,
+    step=st.dictionaries(KEYS | TEXT, NESTED, max_size=4),
+    params=st.dictionaries(TEXT, NESTED, max_size=3),
+    extra=st.dictionaries(KEYS, NESTED, max_size=2),
+)
+def test_wfo_validate_and_graph_answer_any_definition_cleanly(
+    tmp_path: Path,
+    capfd: Any,
+    wid: str,
+    name: str,
+    step: dict[str, Any],
+    params: dict[str, Any],
+    extra: dict[str, Any],
+) -> None:
+    from airflow_provider_wfo.cli import main
+
+    steps = [
+        {"id": "a", "name": name, "action": "do", "target": "test", "params": params},
+        {"id": "b", **step},
+    ]
+    path = tmp_path / "fuzz.json"
+    path.write_text(json.dumps({"id": wid, "name": name, "steps": steps, **extra}), encoding="utf-8")
+    capfd.readouterr()
+    code = main(["validate", str(path)])
+    out, err = capfd.readouterr()
+    assert code in (0, 1), err  # 2 would be a crash turned into a one-line error
+    assert "Traceback" not in out + err
+    assert not [c for c in out + err if c not in "\n\t" and (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F)]
+    if code == 0:
+        assert main(["graph", str(path)]) == 0
+        out, err = capfd.readouterr()
+        assert "flowchart" in out and "\x1b" not in out + err
