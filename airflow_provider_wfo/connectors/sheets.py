@@ -114,7 +114,10 @@ class UpdateSheetParams(_SheetParams):
         "operation", default="APPEND_ROW", description="What to do: " + ", ".join(OPERATIONS)
     )
     values: Annotated[Any, CellsFit] = param(
-        "values", "row", description="A row, a list of rows, or {column: value} laid out by the header row."
+        "values",
+        "row",
+        description="A row, a list of rows, or {column: value} laid out by the header row "
+        "(a cell holds at most 50,000 characters).",
     )
     header: Annotated[list[Any] | None, CellsFit] = param(
         "header", description="Column names, written first into an empty sheet."
