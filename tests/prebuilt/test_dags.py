@@ -71,6 +71,26 @@ def test_serialized_params_drive_the_form(prebuilt_bag: Any) -> None:
     assert bug["severity"]["schema"]["enum"] == ["Low", "Medium", "High", "Critical"]
     assert bug["listId"]["value"] == "bug-backlog"
     assert params("wfo_invoice")["amount"]["schema"]["type"] == "number"
+    # every param schema carries the params dialect (pattern on RE2 in the api-server)
+    assert meeting["time"]["schema"]["$schema"] == "urn:airflow-provider-wfo:params-schema:2020-12-re2"
+
+
+def test_a_bad_time_gets_the_params_message_where_the_api_server_checks(prebuilt_bag: Any) -> None:
+    """What POST .../dagRuns does with the conf (validate_context -> params.validate()), on the
+    serialized DAG: the 400's text is the param's patternMessage, not the raw regex."""
+    from airflow.exceptions import ParamValidationError
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    dag = DagSerialization.from_dict(DagSerialization.to_dict(prebuilt_bag.dags["wfo_meeting"]))
+    conf = {"title": "Sprint planning", "date": "2025-03-01", "time": "25:99", "duration": 60,
+            "attendees": ["a@example.com"], "agenda": "Plan"}
+    with pytest.raises(ParamValidationError) as caught:
+        dag.params.deep_merge(conf).validate()
+    assert str(caught.value) == (
+        "Invalid input for param time: '25:99': not a time: write HH:MM (00:00 to 23:59), optionally "
+        "with AM or PM, e.g. 10:00 AM or 14:30"
+    )
+    assert dag.params.deep_merge({**conf, "time": "10:00 AM"}).validate()["time"] == "10:00 AM"
 
 
 @pytest.mark.skipif(not WEEKLY.exists(), reason="dags/workflows/weekly_report.json not shipped yet")
