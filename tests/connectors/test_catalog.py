@@ -140,3 +140,17 @@ def test_declarations_import_no_sdk() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_find_by_one_module_agrees_with_the_whole_catalog() -> None:
+    """``find`` imports only the named connector's module; its answers are the full scan's, and every
+    built-in name that is not its module's name is in ``BUILTIN_ALIASES``."""
+    from airflow_provider_wfo.connectors import catalog as cat
+
+    for connector in cat.connectors():
+        for name in connector.names:
+            assert cat.find(name) is connector, name
+            if name != connector.target:
+                assert cat.BUILTIN_ALIASES.get(name) == connector.target, name
+    assert cat.find("no-such-target") is None
+    assert cat.find("runtime") is None  # a helper module of the package is not a connector
