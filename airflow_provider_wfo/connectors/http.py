@@ -121,6 +121,15 @@ def _safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
 def _url_scrubber(url: str) -> Scrubber:
     """A password written into the URL (from run conf) is a secret like a connection's: requests
     sends it as ``Authorization: Basic``, and an error or a log may show it in any form."""
@@ -211,7 +220,15 @@ class HttpBackend(Backend):
                 scrub = self.scrub
                 hook = WfoHttpHook(method=method, http_conn_id=self.resolved.conn_id)
                 assert endpoint is not None
-                shown = _safe_url(hook.url_from_endpoint(endpoint))
+                full = hook.url_from_endpoint(endpoint)
+                if not hook.base_url or _origin(full) != _origin(hook.base_url):
+                    # A connection without a host would let the endpoint pick one, and the
+                    # connection's credentials would go wherever a definition or conf says.
+                    raise NonRetryableActionError(
+                        f"http: 'endpoint' must be a path on the base URL of connection "
+                        f"{self.resolved.conn_id!r} (its host); give the connection a host"
+                    )
+                shown = _safe_url(full)
                 options = {"check_response": False, "timeout": params.timeout}
                 if method == "GET":
                     response = hook.run(

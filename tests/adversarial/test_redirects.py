@@ -64,3 +64,43 @@ def test_credentials_stay_on_their_origin(httpserver: HTTPServer, elsewhere: HTT
     # On the same origin the connection's headers still go along.
     there = [r for r, _ in httpserver.log if r.path == "/api/there"]
     assert same["body"] == "same origin" and there[0].headers["X-Api-Key"] == SECRET
+
+
+@pytest.mark.parametrize("endpoint", ["@{host}/landing", "//{host}/landing", "http://{host}/landing"])
+def test_an_endpoint_cannot_send_the_connection_elsewhere(
+    httpserver: HTTPServer, elsewhere: HTTPServer, endpoint: str
+) -> None:
+    """An endpoint (from a definition or from conf) is a path on the connection's host, whatever
+    it looks like; a connection without a host refuses endpoints instead of letting them choose."""
+    other = f"localhost:{elsewhere.port}"
+    elsewhere.expect_request("/landing").respond_with_data("should not be reached")
+    httpserver.expect_request(
+        f"/api/{endpoint.format(host=other)}".replace("/api//", "/api//")
+    ).respond_with_data("path")
+    names = [
+        set_conn(
+            "hosted_api", conn_type="http", host=httpserver.url_for("/api"), login="svc", password=SECRET
+        ),
+        set_conn("hostless_api", conn_type="http", login="svc", password=SECRET),
+    ]
+    try:
+        outcomes = [
+            _call_or_error("hosted_api", endpoint.format(host=other)),
+            _call_or_error("hostless_api", endpoint.format(host=other)),
+        ]
+    finally:
+        for name in names:
+            del os.environ[name]
+    assert elsewhere.log == []  # the credentials went nowhere else
+    assert isinstance(outcomes[1], str)  # refused: "must be a path on the base URL", or not a URL
+
+
+def _call_or_error(conn_id: str, endpoint: str) -> object:
+    from airflow_provider_wfo.actions.registry import ActionError
+
+    try:
+        return call(
+            "http", "request", {"endpoint": endpoint, "expectStatus": ["2xx", "4xx"]}, conn_id=conn_id
+        )
+    except ActionError as exc:
+        return str(exc)
