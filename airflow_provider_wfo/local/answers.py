@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import json
 import logging
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +29,9 @@ log = logging.getLogger(__name__)
 
 #: How often the thread looks for a parked request (seconds). dag.test itself checks once a second.
 POLL_SECONDS = 0.5
+#: The answers handed to the sub-workflow runs started from this run (``local/child_run.py``): a step
+#: id answers that step in the workflow and in the sub-workflows it runs locally.
+ANSWERS_ENV = "WFO_APPROVAL_ANSWERS"
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,25 @@ def parse_answers(approve: list[str] | None, reject: list[str] | None) -> dict[s
                 raise ValueError(f"step {step!r} is answered twice")
             answers[step] = Answer(approved, comment.strip() or None)
     return answers
+
+
+def answers_to_env(answers: Mapping[str, Answer]) -> str:
+    return json.dumps({step: [a.approve, a.comment] for step, a in answers.items()})
+
+
+def answers_from_env() -> dict[str, Answer]:
+    """The answers a parent run handed down (empty when none, or unreadable)."""
+    try:
+        raw = json.loads(os.environ.get(ANSWERS_ENV) or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        str(step): Answer(bool(v[0]), str(v[1]) if v[1] else None)
+        for step, v in raw.items()
+        if isinstance(v, list) and len(v) == 2
+    }
 
 
 def respondent() -> dict[str, str]:

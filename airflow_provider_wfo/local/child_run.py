@@ -67,6 +67,7 @@ def run_child(dag_id: str, run_id: str) -> str:
     """Run the triggered run ``run_id`` of ``dag_id``; returns its final state."""
     from airflow import settings
 
+    from airflow_provider_wfo.local.answers import answers_from_env
     from airflow_provider_wfo.local.runner import run_workflow
 
     if settings.Session is None:
@@ -79,7 +80,7 @@ def run_child(dag_id: str, run_id: str) -> str:
         time.sleep(0.2)
         found = _queued_run(dag_id, run_id)
     logical_date, conf = found
-    outcome = run_workflow(_definition(dag_id), conf, logical_date=logical_date)
+    outcome = run_workflow(_definition(dag_id), conf, logical_date=logical_date, answers=answers_from_env())
     if outcome.run_id != run_id:  # pragma: no cover - dag.test changed how it names runs
         raise RuntimeError(f"dag.test named the run {outcome.run_id!r}, not {run_id!r}")
     return outcome.dag_run_state

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wfo.definition.conf import check_conf, check_conf_keys
 from airflow_provider_wfo.definition.control import APPROVAL, WORKFLOW
+from airflow_provider_wfo.local.answers import ANSWERS_ENV, answers_to_env
 from airflow_provider_wfo.local.environment import (
     LocalEnvironment,
     define_local_connections,
@@ -219,6 +220,10 @@ def run_workflow(
         prepare_main_thread()
         answerer = ApprovalAnswerer(dag.dag_id, answers or {})
         answerer.start()
+    handed = os.environ.get(ANSWERS_ENV)
+    if answers:
+        # A sub-workflow run started from here (its own process) answers with the same answers.
+        os.environ[ANSWERS_ENV] = answers_to_env(answers)
     try:
         if logical_date is None:
             dag_run = dag.test(run_conf=dict(initial_context or {}))
@@ -227,6 +232,10 @@ def run_workflow(
                 run_conf=dict(initial_context or {}), logical_date=logical_date, run_after=logical_date
             )
     finally:
+        if handed is None:
+            os.environ.pop(ANSWERS_ENV, None)
+        else:
+            os.environ[ANSWERS_ENV] = handed
         if answerer is not None:
             answerer.stop()
             answerer.join(timeout=5)

@@ -27,6 +27,8 @@ pytestmark = pytest.mark.slow
 APPROVAL_DAG = "ctl_stack_approval"
 WAIT_DAG = "ctl_stack_waits"
 WAITS = ("wait_a", "wait_b", "wait_c")
+PARENT_DAG = "ctl_stack_parent"
+CHILD_DAG = "ctl_stack_child"
 
 
 def _do(step_id: str, **extra: Any) -> dict[str, Any]:
@@ -83,7 +85,25 @@ def _definitions(status_url: str) -> list[dict[str, Any]]:
             {"id": "work", "target": "test", "action": "do", "dependsOn": [], "params": {"id": "w"}},
         ],
     }
-    return [approval, waits]
+    child = {
+        "id": CHILD_DAG,
+        "name": "Child",
+        "steps": [_do("reserve", params={"ref": "$ref"})],
+    }
+    parent = {
+        "id": PARENT_DAG,
+        "name": "Parent",
+        "steps": [
+            {
+                "id": "sub",
+                "target": "workflow",
+                "action": "run",
+                "params": {"workflowId": CHILD_DAG, "conf": {"ref": "$ref"}},
+            },
+            _do("after", params={"ref": "$ref", "childStatus": "$sub.status"}),
+        ],
+    }
+    return [approval, waits, child, parent]
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +135,8 @@ def stack(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory, status: An
         s.start(triggerer=True)
         s.wait_for_dag(APPROVAL_DAG)
         s.wait_for_dag(WAIT_DAG)
+        s.wait_for_dag(CHILD_DAG)
+        s.wait_for_dag(PARENT_DAG)
         yield s
     finally:
         s.stop()
@@ -207,3 +229,16 @@ def test_waiting_steps_hold_no_worker_slot(stack: Stack, status: Any) -> None:
     assert {
         s["stepId"]: s["result"]["data"]["body"]["state"] for s in result["steps"] if s["stepId"] in WAITS
     } == {w: "done" for w in WAITS}
+
+
+def test_a_sub_workflow_runs_on_the_scheduler_and_triggerer(stack: Stack) -> None:
+    run_id = stack.trigger(PARENT_DAG, {"ref": "S-1"})
+    assert stack.wait_for_run(PARENT_DAG, run_id) == "success"
+    result = _result(stack, PARENT_DAG, run_id)
+    assert result["status"] == "COMPLETED", result
+    sub = result["steps"][0]["result"]["data"]
+    assert sub["workflowId"] == CHILD_DAG and sub["status"] == "COMPLETED"
+    child_run = sub["runId"]
+    assert stack.wait_for_run(CHILD_DAG, child_run) == "success"
+    assert _calls(stack, child_run) == [("do", "reserve")]
+    assert _calls(stack, run_id) == [("do", "after")]

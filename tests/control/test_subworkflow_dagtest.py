@@ -176,3 +176,24 @@ def test_wfo_run_brings_the_called_definitions_of_its_folder(
     assert result["status"] == "COMPLETED"
     assert result["steps"][0]["result"]["data"]["workflowId"] == "sub_pause"
     assert [c["params"] for c in wfo_calls.read()] == [{"s": "COMPLETED"}]
+
+
+def test_answers_reach_the_approvals_of_a_local_sub_workflow(dags_folder: Path, wfo_calls: Any) -> None:
+    from airflow_provider_wfo.local.answers import Answer
+    from airflow_provider_wfo.local.runner import run_workflow
+
+    child = {
+        "id": "sub_approval",
+        "name": "Sub approval",
+        "steps": [{"id": "ok", "target": "approval", "action": "request", "params": {"subject": "Book it?"}}],
+    }
+    parent = {
+        "id": "parent_of_sub_approval",
+        "name": "Parent",
+        "steps": [
+            {"id": "sub", "target": "workflow", "action": "run", "params": {"workflowId": "sub_approval"}}
+        ],
+    }
+    result = run_workflow(parent, {}, workflows=[child], answers={"ok": Answer(False, "not now")}).result
+    assert result.status == WorkflowStatus.FAILED
+    assert "ended FAILED" in (result.error or "") and "not now" in (result.error or "")
