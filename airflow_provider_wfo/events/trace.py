@@ -34,6 +34,7 @@ from airflow_provider_wfo.saga.names import (
     WAITING_KEY,
     is_compensation_task_id,
     is_forward_task_id,
+    item_key,
     phase_of,
     step_id_of,
 )
@@ -187,7 +188,10 @@ def run_xcoms(
     from sqlalchemy import false, or_, select
 
     wanted = set(runs)
-    columns = (XComModel.dag_id, XComModel.run_id, XComModel.task_id, XComModel.key, XComModel.value)
+    columns = (
+        XComModel.dag_id, XComModel.run_id, XComModel.task_id, XComModel.map_index, XComModel.key,
+        XComModel.value,
+    )
     query = select(*columns).where(
         XComModel.dag_id.in_({d for d, _ in wanted} or {""}),
         XComModel.run_id.in_({r for _, r in wanted} or {""}),
@@ -197,9 +201,14 @@ def run_xcoms(
         ),
     )
     found: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
-    for dag_id, run_id, task_id, key, value in session.execute(query).all():
+    for dag_id, run_id, task_id, map_index, key, value in session.execute(query).all():
         if (dag_id, run_id) in wanted:
-            found.setdefault((dag_id, run_id), {})[(task_id, key)] = XComModel.deserialize_value(_Row(value))
+            decoded = XComModel.deserialize_value(_Row(value))
+            run = found.setdefault((dag_id, run_id), {})
+            run[(task_id, key)] = decoded
+            if map_index is not None and map_index >= 0:
+                # An item of a forEach step, also under its item key (``saga/items.py``).
+                run[(item_key(task_id, map_index), key)] = decoded
     return found
 
 
@@ -220,6 +229,7 @@ def _ti_row(ti: Any) -> dict[str, Any]:
         "hostname": getattr(ti, "hostname", None) or None,
         "task_display_name": getattr(ti, "task_display_name", None),
         "retry_reason": getattr(ti, "retry_reason", None),
+        "map_index": getattr(ti, "map_index", -1),
     }
 
 
@@ -303,20 +313,39 @@ def assemble(
     outcomes = {t: parse_outcome(xcoms.get((t, OUTCOME_KEY))) for t in current}
     attempts = {t: _attempts(current[t], history.get(t, []), outcomes[t]) for t in current}
     forward_ids = [t for t in _ordered(current, upstream) if is_forward_task_id(t)]
+    # The items of forEach steps (and of their compensations), by item key: derive reads them so.
+    item_rows = {
+        item_key(str(r["task_id"]), int(r["map_index"])): r
+        for r in task_rows
+        if isinstance(r.get("map_index"), int) and r["map_index"] >= 0
+    }
+    mapped = {step_id_of(str(r["task_id"])) for r in item_rows.values()}
     plan = SagaPlan.observed(
         dag_id,
         forward_ids,
         upstream,
         rollback=[step_id_of(t) for t in current if is_compensation_task_id(t)],
         optional=[t for t in forward_ids if (outcomes[t] and outcomes[t].optional)],  # type: ignore[union-attr]
+        mapped=mapped,
     )
+    item_facts = {
+        key: TaskFacts(
+            state=row.get("state"),
+            outcome=parse_outcome(xcoms.get((key, OUTCOME_KEY))),
+            tries=int(row.get("try_number") or 0),
+            last_start=row.get("start_date"),
+            last_end=row.get("end_date"),
+        )
+        for key, row in item_rows.items()
+    }
     final = run_state in FINISHED_RUN_STATES
     run = derive(
         plan,
         {
             t: _facts(current[t], attempts[t], outcomes[t], parse_waiting(xcoms.get((t, WAITING_KEY))))
             for t in current
-        },
+        }
+        | item_facts,
         _decision(xcoms, result),
         final=final,
         names=names,

@@ -120,6 +120,7 @@ def test_summary_trace_and_view_after_a_run(dags_folder: Path, wfo_calls: Any) -
     assert notes["page"] == "condition false"
     assert notes["approve"] is not None and notes["approve"].startswith(f"approved by {who} at ")
     assert (notes["pause"] or "").startswith("waited until ")
+    assert notes["each"] == "3 of 3 items"
     page = run_page(trace)
     assert f"approved by {who} at " in page and "condition false" in page
 
