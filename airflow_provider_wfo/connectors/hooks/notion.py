@@ -16,18 +16,21 @@ from typing import Any
 from airflow.sdk import BaseHook
 
 from airflow_provider_wfo.connectors.notion import CONNECTION
+from airflow_provider_wfo.redaction import Scrubber
 
 
 class _Redact(logging.Filter):
-    """notion-client logs the API's error messages; an API that echoes the token must not leak it."""
+    """notion-client logs the API's error messages; an API that echoes the token must not leak it,
+    in any form (:mod:`airflow_provider_wfo.redaction`)."""
 
     def __init__(self, secret: str) -> None:
         super().__init__()
         self.secret = secret
+        self.scrub = Scrubber([secret])
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secret:
-            record.msg = record.getMessage().replace(self.secret, "***")
+            record.msg = self.scrub(record.getMessage())
             record.args = None
         return True
 
