@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_wfo.definition.models import WorkflowDefinition
+from airflow_provider_wfo.definition.params_dialect import DIALECT_ID
 from airflow_provider_wfo.factory.dag_factory import DEFAULT_START_DATE, build_dag
 
 
@@ -67,7 +68,11 @@ def test_dag_level_options() -> None:
     assert set(dag.tags) == {"finance", "wfo"}
     assert dag.max_active_runs == 2
     assert dag.params["vendor"] == "Acme"
-    assert dag.params.get_param("amount").schema == {"type": "number", "minimum": 0}
+    # The factory stamps the RE2 params dialect on every schema (issue 12 case 4: linear-time
+    # patterns in the api-server's trigger-time check too); the rest is the definition's own.
+    amount_schema = dict(dag.params.get_param("amount").schema)
+    assert amount_schema.pop("$schema") == DIALECT_ID
+    assert amount_schema == {"type": "number", "minimum": 0}
     assert dag.params.get_param("vendor").description == "Who sent it"
     assert "Step A" in (dag.doc_md or "")
     assert all(t.owner == "accounting" for t in dag.tasks)
