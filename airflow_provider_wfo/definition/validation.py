@@ -31,6 +31,7 @@ from airflow_provider_wfo.definition.rules import (
     BUILTIN_SCOPE_NAMES,
     MAX_ID_LENGTH,
     MAX_NESTING,
+    MAX_STEPS,
     RESERVED_SCOPE_NAMES,
     RESERVED_STEP_IDS,
     SCHEDULE_PRESETS,
@@ -104,6 +105,16 @@ def check_definition(
     issues = _data_issues(data)
     if issues:
         return None, issues
+    steps = data.get("steps")
+    if isinstance(steps, list) and len(steps) > MAX_STEPS:
+        # Refused whatever else is wrong: checking every rule of 20,000 steps takes half a minute.
+        return None, [
+            ValidationIssue(
+                "steps",
+                f"{len(steps):,} steps; a workflow may have at most {MAX_STEPS:,} "
+                "(split it into workflows that trigger each other)",
+            )
+        ]
     model: WorkflowDefinition | None = None
     try:
         model = WorkflowDefinition.model_validate(data, by_alias=True, by_name=False)

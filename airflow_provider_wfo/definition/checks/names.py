@@ -12,7 +12,6 @@ from airflow_provider_wfo.definition.rules import (
     BUILTIN_SCOPE_NAMES,
     MAX_ID_LENGTH,
     MAX_STEP_ID_LENGTH,
-    MAX_STEPS,
     MAX_TAG_LENGTH,
     REFERENCE_NAME,
     RESERVED_SCOPE_NAMES,
@@ -43,12 +42,6 @@ def check_workflow(ctx: Context) -> None:
     steps = data.get("steps")
     if isinstance(steps, list) and not steps:
         ctx.add("steps", "a workflow needs at least one step")
-    if isinstance(steps, list) and len(steps) > MAX_STEPS:
-        ctx.add(
-            "steps",
-            f"{len(steps):,} steps; a workflow may have at most {MAX_STEPS:,} "
-            "(split it into workflows that trigger each other)",
-        )
     owner = as_str(data.get("owner"))
     if owner is not None and not owner.strip():
         ctx.add("owner", "the owner must not be empty (leave the key out for the default)")
