@@ -202,11 +202,15 @@ def handle_invoice(
     file_buffer: bytes | None = None,
     file_path: str | os.PathLike[str] | None = None,
     spreadsheet_id: str | None = None,
+    approval_threshold: float | int | Decimal | None = None,
     deployment: Where = "auto",
     timeout: float | None = None,
     progress: bool = False,
 ) -> WorkflowResult:
-    """File the invoice in Drive, append a row to the tracking sheet, notify accounting (optional).
+    """File the invoice in Drive, ask for approval when ``amount`` exceeds ``approval_threshold``
+    (default 10000; answered in Airflow's Required actions or its REST API, or locally with
+    ``wfo run --approve approve-payment``), append a row to the tracking sheet, notify accounting
+    (optional).
 
     Seed: ``handleInvoice({fileName, fileBuffer, vendor, amount, dueDate, spreadsheetId?})``.
     Give the document as ``file_buffer`` (bytes) or ``file_path`` (a path or URI). On a failure of a
@@ -218,6 +222,7 @@ def handle_invoice(
         "amount": _number(amount),
         "dueDate": _date(due_date),
         "spreadsheetId": spreadsheet_id,
+        "approvalThreshold": _number(approval_threshold) if approval_threshold is not None else None,
     }
     return _run_with_file(
         "invoice", conf, file_name, file_buffer, file_path, _resolve_where(deployment), timeout, progress

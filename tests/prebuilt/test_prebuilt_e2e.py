@@ -168,6 +168,21 @@ def test_invoice_over_the_threshold_rejected_deletes_the_filed_document(workspac
     assert sheet_rows(workspace, "e2e-invoices-rejected") == []
 
 
+def test_invoice_under_a_raised_threshold_needs_no_approval(workspace: Path) -> None:
+    result = handle_invoice(
+        file_name="Invoice-Big-raised.pdf",
+        file_buffer=SAMPLE_PDF.read_bytes(),
+        vendor="Big Vendor",
+        amount=25000,
+        due_date="2025-03-01",
+        spreadsheet_id="e2e-invoices-raised",
+        approval_threshold=50000,
+        deployment="local",
+    )
+    assert result.status is WorkflowStatus.COMPLETED, result.error
+    assert result.step("approve-payment").status is StepStatus.SKIPPED
+
+
 def test_invoice_rolls_back_when_the_sheet_fails(workspace: Path, fail_action: Any) -> None:
     fail_action("sheets", "update_sheet", "tracking sheet unavailable")
     sent_before = len(outbox(workspace))
