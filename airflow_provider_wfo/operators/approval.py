@@ -28,7 +28,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_wfo.definition.control import ApprovalParams
 from airflow_provider_wfo.definition.models import WorkflowStep
-from airflow_provider_wfo.operators.control import push_waiting, record, resolve_control_params
+from airflow_provider_wfo.operators.control import params_or_record, push_waiting, record
 from airflow_provider_wfo.operators.outcome import utcnow
 from airflow_provider_wfo.operators.step import WfoStepOperator
 from airflow_provider_wfo.saga.names import WAITING_KEY
@@ -73,11 +73,7 @@ class WfoApprovalOperator(WfoStepOperator, ApprovalOperator):
         step = self.wfo_step
         ti = context["ti"]
         start = utcnow()
-        try:
-            model, _, _ = resolve_control_params(self, context, step, self.wfo_plan.order)
-        except AirflowFailException as exc:
-            record(self, ti, status="failed", start=start, error=str(exc), optional=step.optional)
-            raise
+        model = params_or_record(self, context, step, self.wfo_plan.order, start)
         assert isinstance(model, ApprovalParams)
         self.subject = model.subject
         self.body = model.body

@@ -30,7 +30,14 @@ from airflow_provider_wfo.redaction import redact
 from airflow_provider_wfo.saga.names import RETURN_KEY, RUN_NAME, WAITING_KEY
 from airflow_provider_wfo.saga.records import Waiting
 
-__all__ = ["escape_literal", "push_waiting", "record", "resolve_control_params", "step_scope"]
+__all__ = [
+    "escape_literal",
+    "params_or_record",
+    "push_waiting",
+    "record",
+    "resolve_control_params",
+    "step_scope",
+]
 
 
 def step_scope(context: Any, value: Any, step_ids: Sequence[str]) -> dict[str, Any]:
@@ -62,6 +69,19 @@ def resolve_control_params(
     except ValueError as exc:
         raise AirflowFailException(f"step {step.id!r}: {exc}") from exc
     return model, resolved, scope
+
+
+def params_or_record(
+    op: BaseOperator, context: Any, step: WorkflowStep, step_ids: Sequence[str], start: datetime
+) -> ControlParams:
+    """The step's checked params model (approval, workflow); a bad reference or value is recorded as
+    the step's failed outcome before it fails the task, so the result and the trace can say why."""
+    try:
+        model, _, _ = resolve_control_params(op, context, step, step_ids)
+    except AirflowFailException as exc:
+        record(op, context["ti"], status="failed", start=start, error=str(exc), optional=step.optional)
+        raise
+    return model
 
 
 def escape_literal(value: Any) -> Any:

@@ -28,7 +28,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_wfo.definition.control import WorkflowRunParams
 from airflow_provider_wfo.definition.models import WorkflowStep
-from airflow_provider_wfo.operators.control import push_waiting, record, resolve_control_params
+from airflow_provider_wfo.operators.control import params_or_record, push_waiting, record
 from airflow_provider_wfo.operators.outcome import utcnow
 from airflow_provider_wfo.operators.step import WfoStepOperator
 from airflow_provider_wfo.saga.names import RESULT_TASK_ID, RETURN_KEY, WAITING_KEY
@@ -73,11 +73,7 @@ class WfoWorkflowOperator(WfoStepOperator, TriggerDagRunOperator):
         step = self.wfo_step
         ti = context["ti"]
         start = utcnow()
-        try:
-            model, _, _ = resolve_control_params(self, context, step, self.wfo_plan.order)
-        except AirflowFailException as exc:
-            record(self, ti, status="failed", start=start, error=str(exc), optional=step.optional)
-            raise
+        model = params_or_record(self, context, step, self.wfo_plan.order, start)
         assert isinstance(model, WorkflowRunParams)
         # The run id TriggerDagRunOperator would make, fixed here so that it can be told (waiting
         # record) and taken over under dag.test (same logical date, same name).
