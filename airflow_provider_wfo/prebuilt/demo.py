@@ -294,7 +294,8 @@ def ui_environment(root: Path, port: int) -> dict[str, str]:
     return env
 
 
-def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+def stop_processes(procs: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each process group, then SIGKILL what is left after 30 s (the tests' stacks use it too)."""
     for proc in procs:
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -349,7 +350,7 @@ def _demo_ui(console: Console, port: int) -> int:
         console.print("Stopping Airflow ...")
         return 0
     finally:
-        _stop(procs)
+        stop_processes(procs)
 
 
 def _terminated(signum: int, frame: object) -> None:

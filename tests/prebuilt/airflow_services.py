@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import requests
 
+from airflow_provider_wfo.prebuilt.demo import stop_processes
 from airflow_provider_wfo.prebuilt.rest import AirflowApiError, AirflowRest
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -95,21 +95,6 @@ def service_env(
     return env
 
 
-def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    for proc in procs:
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
 @contextlib.contextmanager
 def airflow_services(
     home: Path,
@@ -164,4 +149,4 @@ def airflow_services(
             time.sleep(1)
         yield services
     finally:
-        _stop(procs)
+        stop_processes(procs)
