@@ -170,7 +170,24 @@ def _result(stack: Stack, dag_id: str, run_id: str) -> dict[str, Any]:
     return json.loads(value) if isinstance(value, str) else value
 
 
+def _wait_paused(stack: Stack, run_id: str, timeout: float = 120) -> None:
+    """Until the scheduler has taken the end of the attempt that paused for input.
+
+    Airflow 3.3 races here: an answer that arrives before the executor's event for the paused
+    attempt re-queues the task, and the late "success" event then finds it queued and fails it
+    ("Executor ... reported that the task instance ... finished with state success"). A person never
+    answers within that second; a test does, so it waits for the scheduler's own log line."""
+    wanted = ("Received executor event with state success", "task_id='approve'", f"run_id='{run_id}'")
+    log = stack.home / "scheduler.log"
+    deadline = time.monotonic() + timeout
+    while not (log.exists() and any(all(w in line for w in wanted) for line in log.read_text().splitlines())):
+        stack._check_alive()
+        assert time.monotonic() < deadline, f"the scheduler never took the paused attempt; see {log}"
+        time.sleep(0.5)
+
+
 def _answer(stack: Stack, run_id: str, option: str, comment: str) -> dict[str, Any]:
+    _wait_paused(stack, run_id)
     path = f"/api/v2/dags/{APPROVAL_DAG}/dagRuns/{stack.q(run_id)}/taskInstances/approve/-1/hitlDetails"
     code, body = stack.request(
         "PATCH", path, {"chosen_options": [option], "params_input": {"comment": comment}}
