@@ -47,18 +47,30 @@ class WfoCompensationOperator(BaseOperator):
         self.wfo_step = step
         self.wfo_plan = plan
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def _chosen_decision(self, ti: Any) -> GateDecision:
+        """The gate's decision, when it asked to compensate this step; otherwise a skip.
+
+        The gate's branch skips unchosen compensations; this guards the case where the gate
+        itself crashed (all_done would otherwise let every compensation run)."""
+        step_id = self.wfo_step.id
+        decision = GateDecision.from_xcom(ti.xcom_pull(task_ids=GATE_TASK_ID, key=RETURN_KEY))
+        if decision is None or step_id not in decision.compensate:
+            raise AirflowSkipException(f"saga_decision did not ask to compensate {step_id!r}")
+        return decision
+
+    def _rollback_call(
+        self,
+        decision: GateDecision,
+        label: str,
+        extra_scope: dict[str, Any] | None = None,
+        item_index: int | None = None,
+    ) -> ActionCall:
+        """The rollback's action call: ``$error`` and ``$failedStep`` from the decision, plus extras."""
         step = self.wfo_step
         rollback = step.rollback
         assert rollback is not None
-        ti = context["ti"]
-        decision = GateDecision.from_xcom(ti.xcom_pull(task_ids=GATE_TASK_ID, key=RETURN_KEY))
-        # The gate's branch skips unchosen compensations; this guards the case where the gate
-        # itself crashed (all_done would otherwise let every compensation run).
-        if decision is None or step.id not in decision.compensate:
-            raise AirflowSkipException(f"saga_decision did not ask to compensate {step.id!r}")
-        call = ActionCall(
-            label=f"rollback of {step.id!r}",
+        return ActionCall(
+            label=label,
             step_id=step.id,
             target=rollback.target,
             action=rollback.action,
@@ -66,6 +78,15 @@ class WfoCompensationOperator(BaseOperator):
             params=rollback.params,
             timeout_ms=rollback.timeout,
             is_rollback=True,
-            extra_scope={ERROR_NAME: decision.error, FAILED_STEP_NAME: decision.failed_step},
+            extra_scope={
+                ERROR_NAME: decision.error,
+                FAILED_STEP_NAME: decision.failed_step,
+                **(extra_scope or {}),
+            },
+            item_index=item_index,
         )
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        decision = self._chosen_decision(context["ti"])
+        call = self._rollback_call(decision, f"rollback of {self.wfo_step.id!r}")
         return call_action(self, context, call, self.wfo_plan)

@@ -30,14 +30,11 @@ from airflow_provider_wfo.operators.outcome import outcome, push_outcome, utcnow
 from airflow_provider_wfo.operators.scope import step_scope
 from airflow_provider_wfo.operators.step import WfoStepOperator
 from airflow_provider_wfo.saga.names import (
-    ERROR_NAME,
-    FAILED_STEP_NAME,
-    GATE_TASK_ID,
     INDEX_NAME,
     ITEM_NAME,
     RETURN_KEY,
 )
-from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan
+from airflow_provider_wfo.saga.plan import SagaPlan
 
 __all__ = ["WfoForEachOperator", "WfoItemCompensationOperator", "WfoItemOperator", "max_items"]
 
@@ -185,32 +182,16 @@ class WfoItemCompensationOperator(WfoCompensationOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         step = self.wfo_step
-        rollback = step.rollback
-        assert rollback is not None
         ti = context["ti"]
         index = _map_index(context)
-        decision = GateDecision.from_xcom(ti.xcom_pull(task_ids=GATE_TASK_ID, key=RETURN_KEY))
-        if decision is None or step.id not in decision.compensate:
-            raise AirflowSkipException(f"saga_decision did not ask to compensate {step.id!r}")
+        decision = self._chosen_decision(ti)
         result = ti.xcom_pull(task_ids=step.id, key=RETURN_KEY, map_indexes=index)
         if result is None:
             raise AirflowSkipException(f"item {index} of {step.id!r} did not complete: nothing to undo")
-        call = ActionCall(
-            label=f"rollback of {step.id!r} item {index}",
-            step_id=step.id,
-            target=rollback.target,
-            action=rollback.action,
-            conn_id=rollback.conn_id,
-            params=rollback.params,
-            timeout_ms=rollback.timeout,
-            is_rollback=True,
-            extra_scope={
-                ERROR_NAME: decision.error,
-                FAILED_STEP_NAME: decision.failed_step,
-                step.id: result,
-                ITEM_NAME: self.wfo_item,
-                INDEX_NAME: index,
-            },
+        call = self._rollback_call(
+            decision,
+            f"rollback of {step.id!r} item {index}",
+            {step.id: result, ITEM_NAME: self.wfo_item, INDEX_NAME: index},
             item_index=index,
         )
         return call_action(self, context, call, self.wfo_plan)
