@@ -6,6 +6,13 @@ So the loader gives each definition its own, shorter alarm, and stops starting n
 before the file's alarm can fire: a slow definition costs only itself, and the ones not reached are
 reported (as placeholders) instead of taking the loaded ones down with them.
 
+The import is not the whole of a parse. After it, the same process serializes every DAG the file
+built, about as long again as building them (bench/dagprocessor.py: 7.6 s against 7.0 s of CPU for
+1,000 ten-step definitions), and the dag-processor kills a parse process that runs past
+``[dag_processor] dag_file_processor_timeout`` (50 s) with nothing of the file written. So the loader
+also stops starting definitions once :data:`BUILD_SHARE` of that timeout has gone since Airflow set
+its import alarm: a file that builds for 28 s and then serializes for 28 s would lose everything.
+
 Signals only work in the main thread; elsewhere (a test calling the loader from a thread) the budget
 is not enforced.
 """
@@ -21,6 +28,9 @@ from types import FrameType
 
 #: Left for Airflow after the last definition: building placeholders and returning from the import.
 FILE_MARGIN_S = 2.0
+#: Share of ``dag_file_processor_timeout`` the loader may spend building; the rest is for Airflow's
+#: serialization of what was built (measured about as long as the build) and sending it.
+BUILD_SHARE = 0.45
 
 
 class DefinitionTimeout(Exception):
@@ -31,14 +41,30 @@ def _usable() -> bool:
     return threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
 
 
-def file_time_left() -> float | None:
-    """Seconds left before Airflow's import alarm fires, less the margin; None when no alarm is set."""
+def airflow_timeouts() -> tuple[float, float]:
+    """``([core] dagbag_import_timeout, [dag_processor] dag_file_processor_timeout)`` in seconds."""
+    from airflow.configuration import conf
+
+    return (
+        conf.getfloat("core", "dagbag_import_timeout", fallback=30.0),
+        conf.getfloat("dag_processor", "dag_file_processor_timeout", fallback=50.0),
+    )
+
+
+def file_deadline(timeouts: tuple[float, float] | None = None) -> float | None:
+    """The ``time.monotonic()`` after which the loader starts no new definition; None when Airflow set
+    no import alarm (not parsed by Airflow, or not in the main thread). The earlier of Airflow's
+    import alarm less :data:`FILE_MARGIN_S` and :data:`BUILD_SHARE` of the processor timeout counted
+    from when the alarm was set (it is set to ``dagbag_import_timeout`` just before the import)."""
     if not _usable():
         return None
     remaining, _ = signal.getitimer(signal.ITIMER_REAL)
     if remaining <= 0:
         return None
-    return remaining - FILE_MARGIN_S
+    import_timeout, processor_timeout = timeouts or airflow_timeouts()
+    spent = max(0.0, import_timeout - remaining)
+    left = min(remaining - FILE_MARGIN_S, BUILD_SHARE * processor_timeout - spent)
+    return time.monotonic() + left
 
 
 @contextlib.contextmanager

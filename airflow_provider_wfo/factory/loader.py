@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import time
 import zlib
 from collections.abc import MutableMapping
@@ -42,7 +43,7 @@ from airflow_provider_wfo.definition.files import definition_files
 from airflow_provider_wfo.definition.models import WorkflowDefinition
 from airflow_provider_wfo.definition.rules import AIRFLOW_ID, MAX_ID_LENGTH
 from airflow_provider_wfo.definition.workflow_calls import call_cycle_issues
-from airflow_provider_wfo.factory.budget import DefinitionTimeout, file_time_left, time_budget
+from airflow_provider_wfo.factory.budget import DefinitionTimeout, file_deadline, time_budget
 from airflow_provider_wfo.factory.dag_factory import build_dag
 from airflow_provider_wfo.operators.broken import WfoBrokenDefinitionOperator
 
@@ -147,13 +148,14 @@ def load_workflow_dags(
     before = {id(entry) for entry in _registered()}
     budget = definition_timeout()
     paths = definition_files(root)
+    started_file = time.monotonic()
+    deadline = file_deadline()
     read: dict[str, tuple[Path, str, WorkflowDefinition]] = {}
     for index, path in enumerate(paths):
         shown = _shown(path, root)
         if shard is not None and shard_of(shown, shard[1]) != shard[0]:
             continue
-        left = file_time_left()
-        if left is not None and left <= 0:
+        if deadline is not None and time.monotonic() >= deadline:
             _out_of_time(paths[index:], root, shard, broken)
             break
         data: Any = None
@@ -194,7 +196,27 @@ def load_workflow_dags(
         dags[dag_id] = placeholder
         namespace[_global_name(dag_id)] = placeholder
     _forget_half_built(before, dags)
+    if deadline is not None and wanted is None:
+        _warn_if_near_budget(time.monotonic() - started_file, deadline - started_file, len(dags), shard)
     return dags
+
+
+def _warn_if_near_budget(spent: float, allowed: float, count: int, shard: tuple[int, int] | None) -> None:
+    """A folder grows: say so while every definition still loads, with the number of loader files that
+    would keep each one under half of what it may take."""
+    if allowed <= 0 or spent <= allowed / 2:
+        return
+    files = shard[1] if shard is not None else 1
+    wanted = max(files + 1, math.ceil(files * spent / (allowed / 2)))
+    log.warning(
+        "wfo: this loader file took %.1f s of the %.1f s it may spend building its %d DAGs (Airflow then "
+        "serializes them within [dag_processor] dag_file_processor_timeout); split the folder before it "
+        "grows further: `wfo init DIR --force --shards %d`",
+        spent,
+        allowed,
+        count,
+        wanted,
+    )
 
 
 def _refuse_call_cycles(
@@ -240,8 +262,9 @@ def _out_of_time(rest: list[Path], root: Path, shard: tuple[int, int] | None, br
             continue
         message = (
             f"{shown}: (document): not loaded: this loader file used up its time budget "
-            "([core] dagbag_import_timeout) before reaching it; split the folder over more loader "
-            "files with `wfo init DIR --force --shards N`"
+            "([core] dagbag_import_timeout, and time left for Airflow to serialize the DAGs within "
+            "[dag_processor] dag_file_processor_timeout) before reaching it; split the folder over "
+            "more loader files with `wfo init DIR --force --shards N`"
         )
         broken.append(_Broken(path, shown, [message], None))
     log.error("wfo: loader time budget used up; %d definition(s) not loaded", len(broken))

@@ -189,3 +189,73 @@ def test_near_the_file_timeout_the_rest_become_placeholders(tmp_path: Path, airf
         signal.signal(signal.SIGALRM, previous)
     assert set(dags) == {"wfo_broken.one.json", "wfo_broken.two.json"}
     assert "used up its time budget" in (dags["wfo_broken.one.json"].description or "")
+
+
+def test_the_loader_leaves_airflow_time_to_serialize(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader stops building at the earlier of Airflow's import alarm (less its margin) and
+    BUILD_SHARE of dag_file_processor_timeout since that alarm was set: after the import, the same
+    process serializes every DAG, and the manager kills a parse process past that timeout with
+    nothing of its file written."""
+    import signal
+    import time
+
+    from airflow_provider_wfo.factory.budget import BUILD_SHARE, FILE_MARGIN_S, file_deadline
+
+    outer = signal.getitimer(signal.ITIMER_REAL)  # pytest-timeout's own alarm, put back at the end
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: None)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        assert file_deadline((30.0, 50.0)) is None  # no alarm: not parsed by Airflow
+        signal.setitimer(signal.ITIMER_REAL, 30.0)  # the alarm as Airflow sets it, just now
+        left = (file_deadline((30.0, 50.0)) or 0.0) - time.monotonic()
+        assert left == pytest.approx(BUILD_SHARE * 50.0, abs=0.5)  # 22.5 s, before the 28 s alarm
+        left = (file_deadline((30.0, 600.0)) or 0.0) - time.monotonic()
+        assert left == pytest.approx(30.0 - FILE_MARGIN_S, abs=0.5)  # a long processor timeout: the alarm
+        signal.setitimer(signal.ITIMER_REAL, 10.0)  # 20 s of the import gone
+        left = (file_deadline((30.0, 50.0)) or 0.0) - time.monotonic()
+        assert left == pytest.approx(BUILD_SHARE * 50.0 - 20.0, abs=0.5)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_REAL, *outer)
+
+
+def test_past_the_serialization_share_the_rest_become_placeholders(
+    tmp_path: Path, airflow_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plenty of import alarm left, but the processor timeout's share for building is gone: the
+    definitions become placeholders that name both timeouts and the fix."""
+    import signal
+
+    from airflow_provider_wfo.factory.loader import load_workflow_dags
+
+    monkeypatch.setenv("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", "30")
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT", "20")
+    for name in ("one", "two"):
+        defn = {"id": name, "name": "W", "steps": [{"id": "a", "action": "do", "target": "test"}]}
+        (tmp_path / f"{name}.json").write_text(json.dumps(defn))
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: None)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 20.0)  # 10 s of the import gone: 0.45 * 20 s - 10 s < 0
+        dags = load_workflow_dags({}, folder=tmp_path)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert set(dags) == {"wfo_broken.one.json", "wfo_broken.two.json"}
+    description = dags["wfo_broken.one.json"].description or ""
+    assert "dag_file_processor_timeout" in description
+    assert "wfo init DIR --force --shards N" in description
+
+
+def test_a_loader_near_its_budget_says_how_many_files_to_use(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_wfo.factory import loader
+
+    with caplog.at_level("WARNING", logger=loader.log.name):
+        loader._warn_if_near_budget(4.0, 20.0, 400, None)  # a fifth of the budget: quiet
+        assert not caplog.records
+        loader._warn_if_near_budget(18.0, 20.0, 1000, (2, 3))
+    (record,) = caplog.records
+    # 3 files at 18 s of 20: 6 files keep each under half of its budget
+    assert "took 18.0 s of the 20.0 s" in record.getMessage()
+    assert "wfo init DIR --force --shards 6" in record.getMessage()
