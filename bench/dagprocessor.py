@@ -7,11 +7,17 @@ from a file dropped, edited, broken or fixed to the DAG the api-server serves.
 Run it under the heavy lock (``flock /tmp/wfo-heavy.lock ...``): it starts Airflow processes.
 
 *Scale*: N definitions of 10 steps (half with a rollback on every step, ``gen.parse_set``) in one
-folder with the loader files ``wfo init --shards ceil(N / 1000)`` writes, Airflow's default
-``dagbag_import_timeout`` (30 s) and ``dag_file_processor_timeout`` (50 s), a fresh SQLite metadata DB.
+folder with the loader files ``wfo init`` writes (one per 500 definitions; each importing the module
+that registers the definitions' no-op actions, as a team's own actions are), Airflow's default
+``dagbag_import_timeout`` (30 s), ``dag_file_processor_timeout`` (50 s) and ``parsing_processes`` (2),
+a fresh metadata DB: SQLite, and this machine's Postgres (``--db``). Side by side in the same run,
+alternated: the same task graphs built in a loop with ``EmptyOperator`` (``gen.write_empty_loop``) by
+as many small files -- what the dag-processor needs for these graphs whoever writes them.
 The clock starts when ``airflow dag-processor`` starts and stops when all N DAGs have a serialized
-row and an active (not stale, not paused) ``dag`` row, which is what a trigger needs; the time of the
-first DAG is reported too (the processor's start-up). The growth exponent is the log-log slope over N.
+row and an active (not stale, not paused) ``dag`` row, which is what a trigger needs. Also reported:
+when the first and the last file's DAGs reached the manager (its ``Bulk-writing dags to db`` lines;
+the first is the start-up plus one file's parse), and the CPU seconds of the processor and its parse
+processes. The growth exponent is the log-log slope over N.
 
 *Latency*: a dag-processor and an api-server with the settings every stack of this repo uses
 (``airflow_provider_wfo/local/stack_settings.py``), on a copy of the repo's ``dags/`` (the pre-built
@@ -25,7 +31,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import shutil
 import signal
@@ -40,6 +45,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_wfo.cli.init import shards_for
 from bench import gen
 from bench.env import ROOT, airflow_env, machine, make_home, migrate, remove_home
 from bench.stats import loglog_slope, median
@@ -96,63 +102,218 @@ class _Procs:
                 proc.wait(timeout=10)
 
 
-def _ready(db: Path, prefix: str) -> tuple[int, int, int]:
-    """(DAGs serialized and active, placeholders among them, import errors) in the metadata DB."""
-    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as conn:
-        ready = conn.execute(
-            "SELECT count(*) FROM dag d WHERE d.dag_id LIKE ? AND NOT d.is_stale AND NOT d.is_paused "
-            "AND EXISTS (SELECT 1 FROM serialized_dag s WHERE s.dag_id = d.dag_id)",
-            (f"{prefix}%",),
-        ).fetchone()[0]
-        broken = conn.execute("SELECT count(*) FROM dag_tag WHERE name = 'wfo-broken'").fetchone()[0]
-        errors = conn.execute("SELECT count(*) FROM import_error").fetchone()[0]
-    return int(ready), int(broken), int(errors)
+#: Readiness in the metadata DB (SQLite and Postgres alike): DAGs serialized and active (not stale, not
+#: paused), placeholders, import errors.
+_READY_SQL = (
+    "SELECT count(*) FROM dag d WHERE d.dag_id LIKE '{prefix}%' AND NOT d.is_stale AND NOT d.is_paused "
+    "AND EXISTS (SELECT 1 FROM serialized_dag s WHERE s.dag_id = d.dag_id)",
+    "SELECT count(*) FROM dag_tag WHERE name = 'wfo-broken'",
+    "SELECT count(*) FROM import_error",
+)
+PREFIX = "bench_wf"
+SIDES = ("ours", "empty")
+
+#: The benchmark's actions, registered the way a team's own actions are (a module its loader imports):
+#: unregistered, every step of every definition would warn at every parse (20 warnings a definition),
+#: which measures the warning, not the parse.
+ACTIONS_MODULE = "bench_dagproc_actions"
+ACTIONS_SOURCE = (
+    '"""The no-op actions of the generated definitions."""\n'
+    "from airflow_provider_wfo.actions.registry import register_action\n\n\n"
+    "def noop(params, ctx=None):\n"
+    '    return {"value": params.get("index")}\n\n\n'
+    'register_action("bench", "noop", noop)\n'
+    'register_action("bench", "undo", noop)\n'
+)
 
 
-def scale_once(n: int, shards: int, timeout: float = 900) -> dict[str, Any]:
+class _Sqlite:
+    name = "sqlite"
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+
+    def prepare(self, env: dict[str, str]) -> None:
+        migrate(self.home, env)
+
+    def counts(self) -> tuple[int, int, int]:
+        uri = f"file:{self.home / 'airflow.db'}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as conn:
+            got = [conn.execute(q.format(prefix=PREFIX)).fetchone()[0] for q in _READY_SQL]
+        return int(got[0]), int(got[1]), int(got[2])
+
+
+class _Postgres:
+    """This machine's Postgres (``WFO_CLUSTER_PG_*``, as scripts/cluster): a database per run, copied
+    from a template migrated once per benchmark process (``airflow db migrate`` on Postgres is slow)."""
+
+    name = "postgres"
+    db = "wfo_bench_dagproc"
+    template = "wfo_bench_dagproc_template"
+    migrated = False
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.host = os.environ.get("WFO_CLUSTER_PG_HOST", "127.0.0.1")
+        self.port = int(os.environ.get("WFO_CLUSTER_PG_PORT", "5432"))
+        self.user = os.environ.get("WFO_CLUSTER_PG_USER", "postgres")
+        self.password = os.environ.get("WFO_CLUSTER_PG_PASSWORD") or None
+
+    def url(self, db: str) -> str:
+        auth = self.user + (f":{self.password}" if self.password else "")
+        return f"postgresql+psycopg2://{auth}@{self.host}:{self.port}/{db}"
+
+    def _connect(self, db: str) -> Any:
+        import psycopg2
+
+        conn = psycopg2.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=db,
+            connect_timeout=10,
+        )
+        conn.autocommit = True
+        return conn
+
+    def _admin(self, *statements: str) -> None:
+        with contextlib.closing(self._connect("postgres")) as conn, conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+
+    def prepare(self, env: dict[str, str]) -> None:
+        if not _Postgres.migrated:
+            self._admin(
+                f"DROP DATABASE IF EXISTS {self.template} WITH (FORCE)", f"CREATE DATABASE {self.template}"
+            )
+            subprocess.run(
+                [AIRFLOW, "db", "migrate"],
+                env={**env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.url(self.template)},
+                check=True,
+                capture_output=True,
+                timeout=900,
+            )
+            _Postgres.migrated = True
+        self._admin(
+            f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)",
+            f"CREATE DATABASE {self.db} TEMPLATE {self.template}",
+        )
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = self.url(self.db)
+
+    def counts(self) -> tuple[int, int, int]:
+        with contextlib.closing(self._connect(self.db)) as conn, conn.cursor() as cur:
+            got = []
+            for query in _READY_SQL:
+                cur.execute(query.format(prefix=PREFIX))
+                got.append(cur.fetchone()[0])
+        return int(got[0]), int(got[1]), int(got[2])
+
+    def drop(self) -> None:
+        self._admin(f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)")
+
+
+def _write_folder(dags: Path, n: int, files: int, side: str) -> None:
+    """N generated definitions of 10 steps in ``files`` loader files (``wfo init --shards``), or the same
+    task graphs built in a loop with ``EmptyOperator`` (Airflow's cheapest task) by as many files."""
     from airflow_provider_wfo.cli.init import init_folder
+
+    defns = gen.parse_set(n, 10)
+    if side == "empty":
+        for i in range(files):
+            gen.write_empty_loop(dags / f"part{i + 1}", defns[i::files])
+        return
+    for defn in defns:
+        (dags / f"{defn['id']}.json").write_text(json.dumps(defn))
+    for loader in init_folder(dags, shards=files).written:
+        loader.write_text(f"import {ACTIONS_MODULE}  # noqa: F401\n" + loader.read_text())
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU of the dag-processor and of every parse process it has waited for."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        t = psutil.Process(pid).cpu_times()
+        return float(t.user + t.system + t.children_user + t.children_system)
+    return float("nan")
+
+
+def _bulk_writes(log: Path, started_wall: float) -> list[float]:
+    """Seconds after the start at which the processor began writing a file's DAGs to the DB."""
+    from datetime import datetime
+
+    out = []
+    for line in log.read_text(errors="replace").splitlines():
+        if "Bulk-writing dags to db" in line:
+            with contextlib.suppress(ValueError):
+                out.append(
+                    datetime.fromisoformat(line.split()[0].replace("Z", "+00:00")).timestamp() - started_wall
+                )
+    return out
+
+
+def scale_once(
+    n: int, files: int, side: str = "ours", db: str = "sqlite", timeout: float = 900
+) -> dict[str, Any]:
     from airflow_provider_wfo.local.stack_settings import DROPIN_SETTINGS
 
     home = make_home("wfo-bench-dagproc-")
+    store: _Sqlite | _Postgres = _Postgres(home) if db == "postgres" else _Sqlite(home)
     try:
-        dags = home / "dags"
+        dags, lib = home / "dags", home / "lib"
         dags.mkdir()
-        for defn in gen.parse_set(n, 10):
-            (dags / f"{defn['id']}.json").write_text(json.dumps(defn))
-        init_folder(dags, shards=shards)
-        env = _env(home, dags, {**DROPIN_SETTINGS, "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"})
-        migrate(home, env)
+        lib.mkdir()
+        (lib / f"{ACTIONS_MODULE}.py").write_text(ACTIONS_SOURCE)
+        _write_folder(dags, n, files, side)
+        # Airflow's default logging level (INFO): the processor's per-file write lines time the phases.
+        env = _env(home, dags, {**DROPIN_SETTINGS, "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"})
+        env["PYTHONPATH"] += os.pathsep + str(lib)
+        store.prepare(env)
         procs = _Procs(home, env)
         load = os.getloadavg()[0]
-        started = time.monotonic()
+        started, started_wall = time.monotonic(), time.time()
         procs.start("dag-processor")
         first = None
         ready = broken = errors = 0
+        cpu = float("nan")
         try:
             while time.monotonic() - started < timeout and procs.alive():
-                with contextlib.suppress(sqlite3.Error):
-                    ready, broken, errors = _ready(home / "airflow.db", "bench_wf")
+                with contextlib.suppress(Exception):
+                    ready, broken, errors = store.counts()
                 if ready and first is None:
                     first = time.monotonic() - started
                 if ready >= n:
                     break
                 time.sleep(0.5)
             total = time.monotonic() - started
+            cpu = _cpu_seconds(procs.procs[0].pid)
         finally:
             procs.stop()
+        log = home / "dag-processor.log"
         if ready < n:
-            tail = (home / "dag-processor.log").read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"N={n}: only {ready} of {n} ready after {total:.0f} s\n{tail}")
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{side} N={n} ({db}): only {ready} of {n} ready after {total:.0f} s\n{tail}")
+        writes = [w for w in _bulk_writes(log, started_wall) if w <= total]
         return {
+            "side": side,
+            "db": db,
             "n": n,
-            "shards": shards,
+            "files": files,
             "total_s": round(total, 2),
             "first_s": round(first or total, 2),
+            # the processor's start-up: until the first file's DAGs reach the manager
+            "first_write_s": round(writes[0], 2) if writes else None,
+            "last_write_s": round(writes[-1], 2) if writes else None,
+            "cpu_s": round(cpu, 2),
             "placeholders": broken,
             "import_errors": errors,
             "loadavg_before": round(load, 2),
         }
     finally:
+        if isinstance(store, _Postgres):
+            with contextlib.suppress(Exception):
+                store.drop()
         remove_home(home)
 
 
@@ -262,6 +423,27 @@ def latency(rounds: int) -> dict[str, Any]:
         remove_home(home)
 
 
+def _scale_summary(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per database: ours against EmptyOperator at each N, and each side's growth exponent."""
+    summary = []
+    for db in dict.fromkeys(r["db"] for r in runs):
+        sharded = [r for r in runs if r["db"] == db and r["files"] == shards_for(r["n"])]
+        row: dict[str, Any] = {"db": db, "exponent": {}, "ratio_total": {}, "ratio_cpu": {}}
+        for side in SIDES:
+            mine = [r for r in sharded if r["side"] == side]
+            if len(mine) > 1:
+                row["exponent"][side] = round(
+                    loglog_slope([r["n"] for r in mine], [r["total_s"] for r in mine]), 2
+                )
+        for n in dict.fromkeys(r["n"] for r in sharded):
+            pair = {r["side"]: r for r in sharded if r["n"] == n}
+            if set(SIDES) <= set(pair):
+                row["ratio_total"][n] = round(pair["ours"]["total_s"] / pair["empty"]["total_s"], 2)
+                row["ratio_cpu"][n] = round(pair["ours"]["cpu_s"] / pair["empty"]["cpu_s"], 2)
+        summary.append(row)
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.dagprocessor", description=__doc__.split("\n\n")[0]
@@ -272,24 +454,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--single-file", action="store_true", help="also run the largest N with one loader file"
     )
+    parser.add_argument(
+        "--db",
+        default="sqlite,postgres",
+        help="metadata DBs for the scale runs: sqlite, postgres (comma-separated)",
+    )
     args = parser.parse_args(argv)
     out: dict[str, Any] = {"machine": machine()}
     if args.only in (None, "scale"):
         sizes = [int(s) for s in args.sizes.split(",")]
         runs = []
-        for n in sizes:
-            runs.append(scale_once(n, shards=max(1, math.ceil(n / 1000))))
-            _say(f"scale: {runs[-1]}")
-        if args.single_file:
-            runs.append(scale_once(sizes[-1], shards=1))
-            _say(f"scale, one loader file: {runs[-1]}")
-        sharded = [r for r in runs if r["shards"] == max(1, math.ceil(r["n"] / 1000))]
-        out["scale"] = {
-            "runs": runs,
-            "exponent_total": round(
-                loglog_slope([r["n"] for r in sharded], [r["total_s"] for r in sharded]), 2
-            ),
-        }
+        for db in args.db.split(","):
+            for n in sizes:
+                files = shards_for(n)
+                # side by side in one run, the order alternated from one size to the next
+                for side in SIDES if len(runs) % 4 == 0 else SIDES[::-1]:
+                    runs.append(scale_once(n, files, side=side, db=db))
+                    _say(f"scale: {runs[-1]}")
+            if args.single_file:
+                runs.append(scale_once(sizes[-1], 1, side="ours", db=db))
+                _say(f"scale, one loader file: {runs[-1]}")
+        out["scale"] = {"runs": runs, "summary": _scale_summary(runs)}
     if args.only in (None, "latency"):
         out["latency"] = latency(args.rounds)
     RESULTS.mkdir(parents=True, exist_ok=True)

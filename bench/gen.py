@@ -247,6 +247,77 @@ def hand_dag_source(g: Graph, number: int, kind: str = "python") -> str:
     return "\n".join(lines) + "\n"
 
 
+EMPTY_LOOP_SOURCE = '''"""The same task graphs, built in a loop from graphs.json with Airflow's EmptyOperator:
+the cheapest way Airflow has to make these DAGs (one small file, as a DAG factory is)."""
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, TaskGroup, TriggerRule
+
+START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+for g in json.loads((Path(__file__).parent / "graphs.json").read_text()):
+    with DAG(dag_id=g["dag_id"], schedule=None, start_date=START, catchup=False, tags=["bench"],
+             default_args={"owner": "wfo"}):
+        step = {
+            sid: EmptyOperator(task_id=sid, retries=RETRIES, retry_delay=timedelta(milliseconds=DELAY),
+                               execution_timeout=timedelta(milliseconds=TIMEOUT),
+                               trigger_rule=TriggerRule.ALL_SUCCESS)
+            for sid in g["steps"]
+        }
+        for sid, parents in g["upstream"].items():
+            for parent in parents:
+                step[parent] >> step[sid]
+        done = EmptyOperator(task_id="workflow_result", trigger_rule=TriggerRule.ALL_DONE)
+        if not g["rollback"]:
+            for task in step.values():
+                task >> done
+            continue
+        gate = EmptyOperator(task_id="saga_decision", trigger_rule=TriggerRule.ALL_DONE, retries=1)
+        for task in step.values():
+            task >> gate
+        with TaskGroup("compensate"):
+            undo = {
+                sid: EmptyOperator(task_id=sid, retries=3, retry_delay=timedelta(seconds=1),
+                                   trigger_rule=TriggerRule.ALL_DONE)
+                for sid in g["rollback"]
+            }
+        for sid, after in g["compensation_upstream"].items():
+            for earlier in after:
+                undo[earlier] >> undo[sid]
+        for task in undo.values():
+            gate >> task
+            task >> done
+        gate >> done
+'''
+_SETTINGS = {"RETRIES": STEP_RETRIES, "DELAY": STEP_RETRY_DELAY_MS, "TIMEOUT": STEP_TIMEOUT_MS}
+for _name, _value in _SETTINGS.items():
+    EMPTY_LOOP_SOURCE = EMPTY_LOOP_SOURCE.replace(_name, str(_value))
+
+
+def write_empty_loop(folder: Path, defns: Iterable[dict[str, Any]]) -> None:
+    """The ``empty`` graphs built in a loop by one small file (:data:`EMPTY_LOOP_SOURCE`): what the
+    dag-processor needs for these graphs at the least. Written statement by statement instead, one
+    file of a thousand DAGs costs Airflow its whole source once per DAG (the ``dag_code`` row)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    graphs = []
+    for defn in defns:
+        g = graph(defn)
+        graphs.append(
+            {
+                "dag_id": g.dag_id,
+                "steps": [s["id"] for s in g.steps],
+                "upstream": g.upstream,
+                "rollback": g.rollback,
+                "compensation_upstream": g.compensation_upstream,
+            }
+        )
+    (folder / "graphs.json").write_text(json.dumps(graphs))
+    (folder / "empty_dags.py").write_text(EMPTY_LOOP_SOURCE)
+
+
 def dagfactory_yaml(g: Graph) -> str:
     """dag-factory's YAML for the forward-only graph (JSON is valid YAML; dag-factory reads it with
     PyYAML like any YAML file)."""

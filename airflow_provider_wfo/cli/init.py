@@ -2,8 +2,9 @@
 
 Airflow's dag-processor only reads ``.py`` files: a folder of definitions alone silently loads
 nothing. ``wfo init`` writes the loader file next to them (``wfo_workflows.py``), or ``N`` of them
-with ``--shards N`` (``wfo_workflows_<i>_of_<N>.py``), each loading its share of the definitions
-under its own ``dagbag_import_timeout``. A folder that already has a loader is left as it is.
+(``wfo_workflows_<i>_of_<N>.py``), each loading its share of the definitions under its own
+``dagbag_import_timeout``: one per :data:`SHARD_SIZE` definitions found unless ``--shards N`` says
+otherwise. A folder that already has a loader is left as it is.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from pathlib import Path
 LOADER_STEM = "wfo_workflows"
 #: What marks a ``.py`` file as a loader of workflow definitions.
 LOADER_CALL = "load_workflow_dags"
-#: Above this many definitions, one loader file is likely to need more than Airflow's 30 s.
-SHARD_HINT_AT = 1000
+#: Definitions per loader file. One file of 1,000 ten-step definitions took 7-10 s to build and
+#: 13-21 s to build and serialize on the 2-core machine of bench/dagprocessor.py, against the 22.5 s
+#: the loader may build (45 % of the 50 s dag_file_processor_timeout): 500 keeps a file well inside
+#: it on a loaded machine, and gives the dag-processor's two parsing processes files to share.
+SHARD_SIZE = 500
 
 _SOURCE = '''"""Every workflow definition (*.json, *.yaml, *.yml) under this folder becomes a DAG{part}.
 
@@ -68,18 +72,26 @@ def _ours(path: Path) -> bool:
     )
 
 
-def init_folder(folder: Path, shards: int = 1, force: bool = False) -> InitResult:
+def shards_for(definitions: int) -> int:
+    """How many loader files ``wfo init`` writes for this many definitions."""
+    return max(1, -(-definitions // SHARD_SIZE))
+
+
+def init_folder(folder: Path, shards: int | None = None, force: bool = False) -> InitResult:
     """Write the loader file(s) into ``folder`` (created if missing) unless it has a loader already.
 
+    ``shards``: the number of loader files; None = :func:`shards_for` the definitions found.
     ``force`` replaces loaders ``wfo init`` wrote before (to change the number of shards); a loader
     someone wrote by hand is never touched.
     """
     from airflow_provider_wfo.definition.files import definition_files
 
-    if shards < 1:
+    if shards is not None and shards < 1:
         raise ValueError(f"--shards must be at least 1, got {shards}")
     folder.mkdir(parents=True, exist_ok=True)
     result = InitResult(folder=folder, definitions=len(definition_files(folder, on_skip=lambda p, r: None)))
+    if shards is None:
+        shards = shards_for(result.definitions)
     existing = find_loaders(folder)
     if existing and not (force and all(_ours(p) for p in existing)):
         result.existing = existing
@@ -119,11 +131,11 @@ def _run(args: argparse.Namespace) -> int:
         f"{result.folder}"
     )
     count = max(len(result.written), len(result.existing), 1)
-    if result.definitions > SHARD_HINT_AT * count:
+    if count < shards_for(result.definitions):
         out.print(
             f"hint: {result.definitions} definitions: split them over more loader files so that no "
             f"single import timeout decides them all: wfo init {result.folder} --force --shards "
-            f"{-(-result.definitions // SHARD_HINT_AT)}"
+            f"{shards_for(result.definitions)}"
         )
     return 0
 
@@ -138,9 +150,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--shards",
         type=int,
-        default=1,
+        default=None,
         metavar="N",
-        help=f"split the definitions over N loader files (about one per {SHARD_HINT_AT} definitions)",
+        help=f"split the definitions over N loader files (default: one per {SHARD_SIZE} definitions found)",
     )
     parser.add_argument("--force", action="store_true", help="replace loaders written by `wfo init` before")
     parser.set_defaults(handler=_run)

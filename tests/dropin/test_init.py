@@ -78,3 +78,20 @@ def test_a_hand_written_loader_is_never_replaced(tmp_path: Path, capsys: pytest.
 def test_bad_shard_count_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", str(tmp_path), "--shards", "0"]) == 1
     assert "--shards must be at least 1" in capsys.readouterr().err
+
+
+def test_without_shards_a_large_folder_gets_a_loader_per_500_definitions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No single import timeout decides them all, without the user knowing the flag: 1,001
+    definitions get three loader files; asking for fewer prints the count that fits."""
+    from airflow_provider_wfo.cli.init import SHARD_SIZE, shards_for
+
+    assert SHARD_SIZE == 500 and shards_for(0) == 1 and shards_for(500) == 1 and shards_for(501) == 2
+    for i in range(2 * SHARD_SIZE + 1):
+        (tmp_path / f"wf{i}.json").write_text(_defn(i))
+    assert main(["init", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.glob("*.py")) == [f"wfo_workflows_{i}_of_3.py" for i in (1, 2, 3)]
+    assert "hint" not in capsys.readouterr().out
+    assert main(["init", str(tmp_path), "--force", "--shards", "1"]) == 0
+    assert f"wfo init {tmp_path} --force --shards 3" in capsys.readouterr().out
