@@ -114,9 +114,11 @@ def gantt_svg(trace: RunTrace) -> str:
                 x1 = x(attempt.end_time) if attempt.end_time else x(end)
                 w = max(3.0, x1 - x0)
                 took = "?" if attempt.duration is None else attempt.duration
+                # A bar is Airflow's task attempt (start to end): say so, the table's duration is the step's.
                 tip = (
                     f"{'undo ' if rollback else ''}{task.step_name} attempt {attempt.attempt}: "
-                    f"{_label(state, rollback)}, {took} ms" + (f" - {attempt.error}" if attempt.error else "")
+                    f"{_label(state, rollback)}, Airflow task {took} ms"
+                    + (f" - {attempt.error}" if attempt.error else "")
                 )
                 parts.append(
                     f'<rect x="{x0:.1f}" y="{lane_y}" width="{w:.1f}" height="16" rx="2" '
@@ -297,6 +299,18 @@ def duration_text(task: TraceTask) -> str:
     return text
 
 
+def _task_time(task: TraceTask) -> str:
+    """The last attempt as Airflow timed it (its task instance's start to end, the figure of Airflow's
+    Task Instances tab and of the timeline's bar). The step's own duration above it is the attempt's
+    work (params resolved, the action called: the WorkflowResult's); the rest is Airflow's (starting
+    the task process, loading the DAG, pushing the XComs). Without both, a 43 ms step next to its
+    1.1 s bar reads as a contradiction."""
+    last = task.attempts[-1] if task.attempts else None
+    if last is None or last.duration is None:
+        return ""
+    return f'<div class="muted" data-task-ms="{last.duration}">Airflow task {last.duration} ms</div>'
+
+
 def _status_badge(task: TraceTask, rollback: bool) -> tuple[str, str]:
     if task.status in STATUS_TEXT:
         return STATUS_TEXT[task.status]
@@ -313,7 +327,7 @@ def _cell(task: TraceTask | None, rollback: bool) -> str:
         f'<td><span class="badge" style="background:{color}" data-status="{escape(str(task.status))}">'
         f"{escape(text)}</span></td>"
         f"<td>{len(task.attempts)}</td>"
-        f"<td>{escape(duration_text(task))}</td>"
+        f"<td>{escape(duration_text(task))}{_task_time(task)}</td>"
         f'<td class="err">{escape(task.error or "")}'
         + (f'<div class="note" data-note="1">{escape(task.note)}</div>' if task.note else "")
         + "</td>"

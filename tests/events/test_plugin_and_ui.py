@@ -137,3 +137,7 @@ def test_workflow_view_requires_authentication(
     b = trace["steps"][1]
     assert b["status"] == "FAILED" and len(b["attempts"]) == 2 and b["span"] >= b["duration"]
     assert f"{b['duration']} ms (last of 2 attempts; {b['span']} ms in all)" in html
+    # Under it, the last attempt as Airflow timed it (task start to end), the figure of its bar.
+    last = b["attempts"][-1]["duration"]
+    assert f'data-task-ms="{last}">Airflow task {last} ms</div>' in html
+    assert f"attempt 2: failed, Airflow task {last} ms" in svg.text
