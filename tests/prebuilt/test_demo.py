@@ -1,6 +1,7 @@
-"""The main job: ``scripts/demo`` (commit), ``--fail`` (rollback) and ``--ui`` (airflow standalone with
-the package's DAGs, a workflow triggered with conf as the UI form does), each in a fresh process on a
-temporary WFO_HOME -- never the repo's .airflow."""
+"""The main job: ``scripts/demo`` (commit), ``--fail`` (rollback) and ``--ui`` (Airflow with the
+package's DAGs: in headless Chromium, wfo_meeting triggered from its form and its workflow view read),
+each in a fresh process on a temporary WFO_HOME -- never the repo's .airflow. The screenshots of the
+filled form, the workflow view and the Workflows index are kept in the newcomer test's tmp dir."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
 
 import pytest
 import requests
@@ -20,6 +24,10 @@ import requests
 from airflow_provider_wfo.results import WorkflowResult, WorkflowStatus
 
 from .airflow_services import free_port
+from .test_trigger_form import CHROMIUM, CHROMIUM_ARGS
+
+if TYPE_CHECKING:
+    from playwright.sync_api import FrameLocator, Page
 
 pytestmark = pytest.mark.slow
 
@@ -113,9 +121,113 @@ def _listening(pid: int) -> set[tuple[str, int]]:
     return found
 
 
+#: What a newcomer types into wfo_meeting's trigger form, field by field (the form's input names are
+#: ``element_<param>``; Airflow 3.3's labels point at other ids, so they cannot find the inputs).
+FORM = {
+    "title": "Q1 Sprint Planning",
+    "date": "2025-01-20",  # a date input: Chromium takes the ISO form, whatever it displays
+    "time": "10:00 AM",
+    "attendees": "john@example.com\njane@example.com",  # "one per line"
+    "agenda": "1. Review Q4",
+}
+#: The run conf the form must make of it: lines become a list, the number field an integer, and the
+#: Notion database keeps its pre-filled default.
+CONF = {
+    "title": "Q1 Sprint Planning",
+    "date": "2025-01-20",
+    "time": "10:00 AM",
+    "duration": 60,
+    "attendees": ["john@example.com", "jane@example.com"],
+    "agenda": "1. Review Q4",
+    "databaseId": "meetings",
+}
+STEPS = ("create-notion", "notify-attendees")
+
+
+def _ms(start: str, end: str) -> int:
+    """Milliseconds between two of Airflow's REST timestamps (as the view counts them: truncated)."""
+    return int((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() * 1000)
+
+
+def _trigger_from_the_form(page: Page, url: str, shots: Path) -> str:
+    """Open wfo_meeting, press Trigger, fill the form and press the dialog's Trigger: the run id the
+    api-server answered the form's POST with."""
+    page.goto(f"{url}/dags/wfo_meeting")
+    page.get_by_role("button", name="Trigger").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Duration").first.wait_for(timeout=60_000)
+    for name, value in FORM.items():
+        dialog.locator(f"[name=element_{name}]").fill(value)
+    dialog.get_by_role("spinbutton").first.fill("60")
+    dialog.locator("[name=element_agenda]").press("Tab")
+    page.screenshot(path=str(shots / "trigger-form-filled.png"), full_page=True)
+    submit = dialog.get_by_role("button", name="Trigger", exact=True)
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and r.url.endswith("/api/v2/dags/wfo_meeting/dagRuns"),
+        timeout=60_000,
+    ) as answer:
+        submit.click()
+    assert answer.value.status == 200, answer.value.text()
+    run_id = str(answer.value.json()["dag_run_id"])
+    # The UI moves on to the new run's page.
+    page.wait_for_url(lambda u: unquote(u).endswith(f"/dags/wfo_meeting/runs/{run_id}"), timeout=60_000)
+    return run_id
+
+
+def _check_workflow_view(
+    view: FrameLocator, run: dict[str, Any], tis: dict[str, dict[str, Any]], result: WorkflowResult
+) -> None:
+    """What the user reads in the workflow view of the finished run, against Airflow's own record of it
+    (REST) and the WorkflowResult."""
+    view.locator("#wfo-status").wait_for(timeout=60_000)
+    assert view.locator("h1").inner_text().startswith("Schedule Meeting")  # the workflow's name
+    assert view.locator("#wfo-status").inner_text() == "COMPLETED"  # the saga's status, not "success"
+    assert view.locator("#wfo-progress").inner_text() == "100%"
+    # Header and timeline give Airflow's run duration (what its run header shows).
+    run_ms = _ms(run["start_date"], run["end_date"])
+    assert view.locator("#wfo-duration").inner_text().startswith(f"{run_ms} ms"), run_ms
+    assert view.locator("svg.wfo-gantt text[text-anchor=end]").first.text_content() == f"{run_ms} ms"
+    rows = view.locator("#wfo-steps tr[data-step]")
+    assert [rows.nth(i).get_attribute("data-step") for i in range(rows.count())] == list(STEPS)
+    for step_id in STEPS:
+        row = view.locator(f"#wfo-steps tr[data-step='{step_id}']")
+        cells = row.locator("td")
+        forward = cells.nth(1).locator("span.badge")
+        assert (forward.inner_text(), forward.get_attribute("data-status")) == ("completed", "COMPLETED")
+        assert cells.nth(2).inner_text() == "1"  # one attempt
+        # The step's duration is the WorkflowResult's; under it, the attempt as Airflow timed it (its
+        # Task Instances tab), which is also the timeline bar's: the step's work fits in its task, the
+        # task in the run.
+        step_ms = result.step(step_id).duration
+        task_ms = _ms(tis[step_id]["start_date"], tis[step_id]["end_date"])
+        assert step_ms is not None and step_ms <= task_ms <= run_ms, (step_id, step_ms, task_ms, run_ms)
+        assert cells.nth(3).inner_text().startswith(f"{step_ms} ms"), step_id
+        assert cells.nth(3).locator("[data-task-ms]").get_attribute("data-task-ms") == str(task_ms)
+        bar = view.locator(f"svg.wfo-gantt g[data-step='{step_id}'] rect.wfo-bar")
+        assert bar.count() == 1 and bar.get_attribute("data-state") == "success"
+        assert f"attempt 1: success, Airflow task {task_ms} ms" in (bar.locator("title").text_content() or "")
+    # The one compensation was not needed: nothing to undo in a completed run.
+    undo = view.locator("#wfo-steps tr[data-step='create-notion'] td").nth(5)
+    assert undo.inner_text() == "not needed"
+    notify = view.locator("#wfo-steps tr[data-step='notify-attendees'] td").nth(5)
+    assert notify.inner_text() == "no compensation"
+    nodes = view.locator("svg.wfo-graph g.wfo-node").all()
+    assert [n.get_attribute("data-state") for n in nodes] == ["success", "skipped", "success"]
+
+
+def _open_run_page(page: Page, url: str, run_id: str) -> None:
+    page.goto(f"{url}/dags/wfo_meeting/runs/{quote(run_id, safe='')}")
+
+
 def test_demo_then_demo_ui_a_newcomers_path(tmp_path: Path, airflow_db: Path) -> None:
     """The README's path: `scripts/demo`, then `scripts/demo --ui` on the same home: no DAG is paused,
-    a workflow triggered with conf as the form does completes, and every port is 127.0.0.1:--port."""
+    every port is 127.0.0.1:--port, a bad conf is refused; then in headless Chromium wfo_meeting is
+    triggered from its form and completes, and its workflow view (the run page's **Workflow view** tab,
+    and **Browse -> Workflows (wfo)**) shows it COMPLETED, step by step."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} missing: scripts/system-deps installs it")
+    from playwright.sync_api import sync_playwright
+
     home = tmp_path / "home"
     env = _demo_env(home, airflow_db)
     first = _demo([], env)
@@ -135,8 +247,8 @@ def test_demo_then_demo_ui_a_newcomers_path(tmp_path: Path, airflow_db: Path) ->
     def tail() -> str:
         return (tmp_path / "standalone.log").read_text(errors="replace")[-6000:]
 
-    # Plain HTTP on purpose (not prebuilt/rest.py): this checks the demo as a browser's trigger form
-    # or a user's curl sees it, independently of our own client.
+    # Plain HTTP on purpose (not prebuilt/rest.py): this checks the demo as a browser or a user's curl
+    # sees it, independently of our own client.
     try:
         deadline = time.monotonic() + 300
         headers: dict[str, str] = {}
@@ -152,12 +264,15 @@ def test_demo_then_demo_ui_a_newcomers_path(tmp_path: Path, airflow_db: Path) ->
                 if {"wfo_invoice", "wfo_bug_report", "wfo_meeting", "wfo_report"} <= ids:
                     break
             time.sleep(2)
+        # The panel points the newcomer at the workflow view.
+        assert "Workflow view" in tail() and "Workflows (wfo)" in tail(), tail()
         # Nothing is paused, wfo_invoice (first written by `scripts/demo`) included.
         paused = requests.get(f"{url}/api/v2/dags", headers=headers, params={"paused": True}, timeout=10)
         assert [d["dag_id"] for d in paused.json()["dags"]] == []
         # Only the api-server listens, on loopback and the chosen port (no log server on 0.0.0.0).
         assert _listening(proc.pid) == {("127.0.0.1", port)}
-        # What the trigger form does: POST the conf; a wrong type is refused.
+        # A wrong type is refused by the api-server (the form would not let one through: its number
+        # field drops letters, tests/prebuilt/test_trigger_form.py).
         bad = requests.post(
             f"{url}/api/v2/dags/wfo_meeting/dagRuns",
             headers=headers,
@@ -165,50 +280,65 @@ def test_demo_then_demo_ui_a_newcomers_path(tmp_path: Path, airflow_db: Path) ->
             timeout=30,
         )
         assert bad.status_code == 400, bad.text
-        conf = {
-            "title": "Q1 Sprint Planning",
-            "date": "2025-01-20",
-            "time": "10:00 AM",
-            "duration": 60,
-            "attendees": ["john@example.com", "jane@example.com"],
-            "agenda": "1. Review Q4",
-        }
-        run = requests.post(
-            f"{url}/api/v2/dags/wfo_meeting/dagRuns",
-            headers=headers,
-            json={"logical_date": None, "conf": conf},
-            timeout=30,
-        )
-        assert run.status_code == 200, run.text
-        run_id = run.json()["dag_run_id"]
-        deadline = time.monotonic() + 300
-        while True:
-            # A busy one-worker api-server on a loaded machine may miss one poll; the next one counts.
-            with contextlib.suppress(requests.RequestException):
-                state = requests.get(
-                    f"{url}/api/v2/dags/wfo_meeting/dagRuns/{run_id}", headers=headers, timeout=30
-                )
-                if state.json()["state"] in ("success", "failed"):
-                    break
-            assert time.monotonic() < deadline, tail()
-            time.sleep(2)
-        xcom = requests.get(
-            f"{url}/api/v2/dags/wfo_meeting/dagRuns/{run_id}/taskInstances/workflow_result/xcomEntries/return_value",
-            headers=headers,
-            timeout=10,
-        ).json()["value"]
-        result = WorkflowResult.model_validate(json.loads(xcom) if isinstance(xcom, str) else xcom)
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1400})
+                run_id = _trigger_from_the_form(page, url, tmp_path)
+                run_path = f"{url}/api/v2/dags/wfo_meeting/dagRuns/{quote(run_id, safe='')}"
+                created = requests.get(run_path, headers=headers, timeout=30).json()
+                assert created["triggered_by"] == "ui" and created["conf"] == CONF, created
+                deadline = time.monotonic() + 300
+                while True:
+                    # A busy one-worker api-server on a loaded machine may miss one poll; the next counts.
+                    with contextlib.suppress(requests.RequestException):
+                        run = requests.get(run_path, headers=headers, timeout=30).json()
+                        if run["state"] in ("success", "failed"):
+                            break
+                    assert time.monotonic() < deadline, tail()
+                    time.sleep(2)
+                assert run["state"] == "success", (run, tail())
+                listed = requests.get(f"{run_path}/taskInstances", headers=headers, timeout=30).json()
+                tis = {ti["task_id"]: ti for ti in listed["task_instances"]}
+                xcom = requests.get(
+                    f"{run_path}/taskInstances/workflow_result/xcomEntries/return_value",
+                    headers=headers,
+                    timeout=10,
+                ).json()["value"]
+                result = WorkflowResult.model_validate(json.loads(xcom) if isinstance(xcom, str) else xcom)
+                assert result.status is WorkflowStatus.COMPLETED, (result, tail())
+
+                # The run's page (where the form left the user) has the plugin's Workflow view tab.
+                _open_run_page(page, url, run_id)
+                page.get_by_text("Workflow view", exact=True).first.click()
+                view = page.frame_locator("iframe[title='Workflow view']")
+                _check_workflow_view(view, run, tis, result)
+                page.screenshot(path=str(tmp_path / "workflow-view.png"), full_page=True)
+
+                # Browse -> Workflows (wfo): the run is listed COMPLETED and its link opens the same view.
+                page.goto(f"{url}/")
+                page.get_by_role("button", name="Browse").first.click()
+                page.get_by_role("menuitem", name="Workflows (wfo)").click()
+                index = page.frame_locator("iframe[title='Workflows (wfo)']")
+                listed_run = index.locator("#wfo-runs tr", has_text=run_id)
+                assert listed_run.locator("span.badge").inner_text() == "COMPLETED"
+                page.screenshot(path=str(tmp_path / "workflows-index.png"), full_page=True)
+                listed_run.get_by_role("link").first.click()
+                _check_workflow_view(index, run, tis, result)
+            finally:
+                browser.close()
+
         # Task logs are read from the shared log folder (no log server is started).
         logs = requests.get(
-            f"{url}/api/v2/dags/wfo_meeting/dagRuns/{run_id}/taskInstances/workflow_result/logs/1",
+            f"{run_path}/taskInstances/workflow_result/logs/1",
             headers={**headers, "Accept": "application/json"},
             timeout=30,
         )
         assert logs.status_code == 200 and "workflow" in logs.text.lower(), logs.text[:2000]
-        assert result.status is WorkflowStatus.COMPLETED, (result, tail())
-        page = result.step("create-notion").result
-        assert page is not None
-        assert (home / "workspace" / "notion" / "pages" / f"{page.data['id']}.json").exists()
+        page_made = result.step("create-notion").result
+        assert page_made is not None
+        assert (home / "workspace" / "notion" / "pages" / f"{page_made.data['id']}.json").exists()
     finally:
         import psutil
 
