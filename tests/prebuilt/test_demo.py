@@ -215,10 +215,6 @@ def _check_workflow_view(
     assert [n.get_attribute("data-state") for n in nodes] == ["success", "skipped", "success"]
 
 
-def _open_run_page(page: Page, url: str, run_id: str) -> None:
-    page.goto(f"{url}/dags/wfo_meeting/runs/{quote(run_id, safe='')}")
-
-
 def test_demo_then_demo_ui_a_newcomers_path(tmp_path: Path, airflow_db: Path) -> None:
     """The README's path: `scripts/demo`, then `scripts/demo --ui` on the same home: no DAG is paused,
     every port is 127.0.0.1:--port, a bad conf is refused; then in headless Chromium wfo_meeting is
@@ -309,8 +305,9 @@ def test_demo_then_demo_ui_a_newcomers_path(tmp_path: Path, airflow_db: Path) ->
                 result = WorkflowResult.model_validate(json.loads(xcom) if isinstance(xcom, str) else xcom)
                 assert result.status is WorkflowStatus.COMPLETED, (result, tail())
 
-                # The run's page (where the form left the user) has the plugin's Workflow view tab.
-                _open_run_page(page, url, run_id)
+                # The run's page, where the form left the user (reloaded: the run has ended), has the
+                # plugin's Workflow view tab.
+                page.reload()
                 page.get_by_text("Workflow view", exact=True).first.click()
                 view = page.frame_locator("iframe[title='Workflow view']")
                 _check_workflow_view(view, run, tis, result)
