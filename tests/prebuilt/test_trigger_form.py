@@ -102,6 +102,10 @@ def test_the_trigger_form_in_headless_chromium(services: AirflowServices) -> Non
             assert "ID of the Notion meetings database\nThis field is required" not in text
             # the descriptions (with the time's format) are shown under the fields
             assert "10:00 AM or 14:30" in text
+            # a `format: date` param is the browser's date input, shown in the browser's own date
+            # format (mm/dd/yyyy here), which is why the description names YYYY-MM-DD for run conf only
+            assert dialog.locator("[name=element_date]").get_attribute("type") == "date"
+            assert "pick it in the form (shown in your browser's date format)" in text
             # duration is a number field: letters typed into it are dropped
             duration = dialog.get_by_role("spinbutton").first
             duration.fill("")
