@@ -115,3 +115,17 @@ def test_dag_factory_is_not_in_the_products_environment() -> None:
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert not any("dag-factory" in req for reqs in extras.values() for req in reqs)
     assert "dag-factory" in (ROOT / "bench" / "deps.py").read_text()
+
+
+def test_the_readme_names_the_drop_in_settings_the_stacks_use() -> None:
+    """The README's Performance paragraph names each setting behind the drop-in latency with the value
+    every stack sets (the table above is the stacks' one source)."""
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    for env_name in (
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL",
+        "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL",
+    ):
+        _, section, option = env_name.split("__")
+        named = f"`[{section.lower()}] {option.lower()}` {DROPIN_SETTINGS[env_name]} s"
+        assert named in readme, named
