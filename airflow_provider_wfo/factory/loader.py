@@ -32,7 +32,7 @@ import math
 import time
 import zlib
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -134,42 +134,71 @@ def load_workflow_dags(
     ``namespace`` (pass ``globals()``). Returns the DAGs by dag_id, placeholders of broken
     definitions included. ``shard=(i, n)``: only the definitions :func:`shard_of` gives to file
     ``i`` of ``n``."""
-    from airflow_provider_wfo.definition.loading import read_definition_data
-
     root = Path(folder).resolve() if folder is not None else _caller_folder(namespace)
     if shard is not None and not (shard[1] >= 1 and 1 <= shard[0] <= shard[1]):
         raise ValueError(f"shard must be (i, n) with 1 <= i <= n, got {shard!r}")
-    dags: dict[str, DAG] = {}
-    broken: list[_Broken] = []
-    sources: dict[str, Path] = {}
     # A worker re-parses this file to run one task of one DAG; Airflow names that DAG in the parsing
     # context, so the others need not be built (bench: a tenth of a Celery worker's samples).
-    wanted = get_parsing_context().dag_id
+    load = _Load(root, namespace, shard, get_parsing_context().dag_id, definition_timeout())
     before = {id(entry) for entry in _registered()}
-    budget = definition_timeout()
     paths = definition_files(root)
-    started_file = time.monotonic()
+    started = time.monotonic()
     deadline = file_deadline()
-    read: dict[str, tuple[Path, str, WorkflowDefinition]] = {}
     for index, path in enumerate(paths):
         shown = _shown(path, root)
-        if shard is not None and shard_of(shown, shard[1]) != shard[0]:
+        if not load.mine(shown):
             continue
         if deadline is not None and time.monotonic() >= deadline:
-            _out_of_time(paths[index:], root, shard, broken)
+            load.out_of_time(paths[index:])
             break
+        load.one(path, shown)
+    _refuse_call_cycles(load.read, load.dags, namespace, load.broken)
+    load.add_placeholders()
+    _forget_half_built(before, load.dags)
+    if deadline is not None and load.wanted is None:
+        _warn_if_near_budget(time.monotonic() - started, deadline - started, len(load.dags), shard)
+    return load.dags
+
+
+@dataclass
+class _Load:
+    """One import of a loader file: what it read, what it built and what it could not load."""
+
+    root: Path
+    namespace: MutableMapping[str, Any]
+    shard: tuple[int, int] | None
+    #: The one DAG a worker's parse needs (None: all of them).
+    wanted: str | None
+    budget: float
+    dags: dict[str, DAG] = field(default_factory=dict)
+    broken: list[_Broken] = field(default_factory=list)
+    #: dag_id -> the file that defines it (a second file with the same id is broken).
+    sources: dict[str, Path] = field(default_factory=dict)
+    read: dict[str, tuple[Path, str, WorkflowDefinition]] = field(default_factory=dict)
+
+    def mine(self, shown: str) -> bool:
+        return self.shard is None or shard_of(shown, self.shard[1]) == self.shard[0]
+
+    def add(self, dag: DAG) -> None:
+        self.dags[dag.dag_id] = dag
+        self.namespace[_global_name(dag.dag_id)] = dag
+
+    def one(self, path: Path, shown: str) -> None:
+        """Read, check and build one definition under its own budget; a failure is a broken entry."""
+        from airflow_provider_wfo.definition.loading import read_definition_data
+
         data: Any = None
         try:
             started = time.monotonic()
-            with time_budget(budget):
+            with time_budget(self.budget):
                 data = read_definition_data(path)
                 defn = _check(data, str(path))
-                read.setdefault(defn.id, (path, shown, defn))
-                if wanted is not None and defn.id != wanted:
-                    sources.setdefault(defn.id, path)
-                    continue
-                if defn.id in sources:
-                    used = f"workflow id {defn.id!r} is already used by {sources[defn.id]}"
+                self.read.setdefault(defn.id, (path, shown, defn))
+                if self.wanted is not None and defn.id != self.wanted:
+                    self.sources.setdefault(defn.id, path)
+                    return
+                if defn.id in self.sources:
+                    used = f"workflow id {defn.id!r} is already used by {self.sources[defn.id]}"
                     raise DefinitionError([ValidationIssue("id", used)], str(path))
                 dag = build_dag(defn)
             log.debug("wfo: %s loaded in %.3f s", shown, time.monotonic() - started)
@@ -177,28 +206,38 @@ def load_workflow_dags(
             lines = _problem_lines(shown, exc)
             log.error("wfo: invalid workflow definition %s\n%s", path, "\n".join(lines))
             claimed = _readable_id(data) if not isinstance(exc, DefinitionTimeout) else None
-            broken.append(_Broken(path, shown, lines, claimed))
-            continue
-        sources[defn.id] = path
-        dags[dag.dag_id] = dag
-        namespace[_global_name(dag.dag_id)] = dag
-    _refuse_call_cycles(read, dags, namespace, broken)
-    for refused in (b.claimed_id for b in broken):
-        if refused in read and refused not in dags:
-            sources.pop(refused, None)
-    for item in broken:
-        dag_id = item.claimed_id
-        if dag_id is None or dag_id in sources or dag_id in dags:
-            dag_id = _path_id(item.shown)
-        if wanted is not None and dag_id != wanted:
-            continue
-        placeholder = _placeholder(dag_id, item)
-        dags[dag_id] = placeholder
-        namespace[_global_name(dag_id)] = placeholder
-    _forget_half_built(before, dags)
-    if deadline is not None and wanted is None:
-        _warn_if_near_budget(time.monotonic() - started_file, deadline - started_file, len(dags), shard)
-    return dags
+            self.broken.append(_Broken(path, shown, lines, claimed))
+            return
+        self.sources[defn.id] = path
+        self.add(dag)
+
+    def out_of_time(self, rest: list[Path]) -> None:
+        """The file's time is up: the definitions not reached become placeholders that say so."""
+        for path in rest:
+            shown = _shown(path, self.root)
+            if not self.mine(shown):
+                continue
+            message = (
+                f"{shown}: (document): not loaded: this loader file used up its time budget "
+                "([core] dagbag_import_timeout, and time left for Airflow to serialize the DAGs within "
+                "[dag_processor] dag_file_processor_timeout) before reaching it; split the folder over "
+                "more loader files with `wfo init DIR --force --shards N`"
+            )
+            self.broken.append(_Broken(path, shown, [message], None))
+        log.error("wfo: loader time budget used up; %d definition(s) not loaded", len(self.broken))
+
+    def add_placeholders(self) -> None:
+        """A placeholder per broken definition, under the definition's own id when it could be read
+        and nobody else holds it (so the fixed file comes back in place), else under its path."""
+        for refused in (b.claimed_id for b in self.broken):
+            if refused in self.read and refused not in self.dags:
+                self.sources.pop(refused, None)
+        for item in self.broken:
+            dag_id = item.claimed_id
+            if dag_id is None or dag_id in self.sources or dag_id in self.dags:
+                dag_id = _path_id(item.shown)
+            if self.wanted is None or dag_id == self.wanted:
+                self.add(_placeholder(dag_id, item))
 
 
 def _warn_if_near_budget(spent: float, allowed: float, count: int, shard: tuple[int, int] | None) -> None:
@@ -252,22 +291,6 @@ def _forget_half_built(before: set[int], kept: dict[str, DAG]) -> None:
     ours = {id(dag) for dag in kept.values()}
     stray = {entry for entry in registered if id(entry) not in before and id(entry[0]) not in ours}
     registered.difference_update(stray)
-
-
-def _out_of_time(rest: list[Path], root: Path, shard: tuple[int, int] | None, broken: list[_Broken]) -> None:
-    """Airflow's file alarm is near: the definitions not reached become placeholders that say so."""
-    for path in rest:
-        shown = _shown(path, root)
-        if shard is not None and shard_of(shown, shard[1]) != shard[0]:
-            continue
-        message = (
-            f"{shown}: (document): not loaded: this loader file used up its time budget "
-            "([core] dagbag_import_timeout, and time left for Airflow to serialize the DAGs within "
-            "[dag_processor] dag_file_processor_timeout) before reaching it; split the folder over "
-            "more loader files with `wfo init DIR --force --shards N`"
-        )
-        broken.append(_Broken(path, shown, [message], None))
-    log.error("wfo: loader time budget used up; %d definition(s) not loaded", len(broken))
 
 
 def _global_name(dag_id: str) -> str:
