@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -170,83 +171,45 @@ def _parse(response: Any) -> RequestResult:
     return result
 
 
+@dataclass(frozen=True)
+class _Call:
+    """One request as it is sent, whichever way it goes."""
+
+    method: str
+    headers: dict[str, str]
+    query: dict[str, Any]
+    data: Any
+    json: Any
+    timeout: float
+    expected: list[str]
+
+
 class HttpBackend(Backend):
     """Both backends: the local one serves only absolute URLs (there is no base URL to join)."""
 
     def request(self, params: RequestParams) -> RequestResult:
         import requests
 
-        url, endpoint = params.url, params.endpoint
-        if bool(url) == bool(endpoint):
-            raise NonRetryableActionError(
-                "give exactly one of 'url' (absolute) or 'endpoint' (with a connection)"
-            )
-        if params.json_ is not None and params.data is not None:
-            raise NonRetryableActionError("give 'json' or 'data', not both")
-        has_body = params.json_ is not None or params.data is not None
-        method = params.method or ("POST" if has_body else "GET")
-        headers = dict(params.headers or {})
-        if method in KEYED_METHODS and not any(k.lower() == "idempotency-key" for k in headers):
-            headers["Idempotency-Key"] = idempotency_header(key_digest(self.ctx))
-        query = {str(k): v for k, v in (params.query or {}).items()}
-        expected = expected_statuses(params.expectStatus)
-        data = params.data
-        if data is not None and not isinstance(data, dict):
-            data = data if isinstance(data, str) else json.dumps(data)
+        call = self._call(params)
         scrub = Scrubber()
         try:
-            if url:
-                if urlsplit(url).scheme not in ("http", "https"):
+            if params.url:
+                if urlsplit(params.url).scheme not in ("http", "https"):
                     raise NonRetryableActionError("url must be http:// or https://")
-                shown = _safe_url(url)
-                scrub = _url_scrubber(url)
+                shown, scrub = _safe_url(params.url), _url_scrubber(params.url)
                 response = requests.request(
-                    method,
-                    url,
-                    params=query or None,
-                    headers=headers,
-                    json=params.json_,
-                    data=data,
-                    timeout=params.timeout,
+                    call.method,
+                    params.url,
+                    params=call.query or None,
+                    headers=call.headers,
+                    json=call.json,
+                    data=call.data,
+                    timeout=call.timeout,
                 )
             else:
-                from airflow_provider_wfo.connectors.hooks.http import WfoHttpHook
-
-                if self.resolved.is_local:
-                    raise NonRetryableActionError(
-                        f"'endpoint' needs an HTTP connection {self.ctx.conn_id!r} "
-                        "(conn_type http) with the base URL"
-                    )
+                assert params.endpoint is not None  # _call checked that exactly one is given
                 scrub = self.scrub
-                hook = WfoHttpHook(method=method, http_conn_id=self.resolved.conn_id)
-                assert endpoint is not None
-                full = hook.url_from_endpoint(endpoint)
-                if not hook.base_url or _origin(full) != _origin(hook.base_url):
-                    # A connection without a host would let the endpoint pick one, and the
-                    # connection's credentials would go wherever a definition or conf says.
-                    raise NonRetryableActionError(
-                        f"http: 'endpoint' must be a path on the base URL of connection "
-                        f"{self.resolved.conn_id!r} (its host); give the connection a host"
-                    )
-                shown = _safe_url(full)
-                options = {"check_response": False, "timeout": params.timeout}
-                if method == "GET":
-                    response = hook.run(
-                        endpoint,
-                        data=query or None,
-                        headers=headers,
-                        extra_options=options,
-                        json=params.json_,
-                    )
-                else:
-                    response = hook.run(
-                        endpoint,
-                        data=data,
-                        headers=headers,
-                        extra_options=options,
-                        params=query or None,
-                        json=params.json_,
-                    )
+                shown, response = self._on_connection(params.endpoint, call)
         except ActionError:
             raise
         except (
@@ -258,20 +221,87 @@ class HttpBackend(Backend):
         except requests.exceptions.InvalidHeader:
             raise NonRetryableActionError("http: a header is not valid") from None
         except (requests.RequestException, OSError) as exc:
-            raise ActionError(f"http: {method} request failed: {type(exc).__name__}") from None
+            raise ActionError(f"http: {call.method} request failed: {type(exc).__name__}") from None
         except Exception as exc:
-            raise scrub.error(exc, f"http: {method}", retryable=False) from None
+            raise scrub.error(exc, f"http: {call.method}", retryable=False) from None
+        return _checked(response, call, shown, scrub)
 
-        result = _parse(response)
-        if _matches(response.status_code, expected):
-            return result
-        snippet = scrub(response.text[:300]) if response.text else ""
-        message = f"http: {method} {shown} returned {response.status_code}, expected {'/'.join(expected)}"
-        if snippet:
-            message += f": {snippet}"
-        if is_retryable_status(response.status_code):
-            raise ActionError(message)
-        raise NonRetryableActionError(message)
+    def _call(self, params: RequestParams) -> _Call:
+        """The request the params describe, refused when they contradict each other."""
+        if bool(params.url) == bool(params.endpoint):
+            raise NonRetryableActionError(
+                "give exactly one of 'url' (absolute) or 'endpoint' (with a connection)"
+            )
+        if params.json_ is not None and params.data is not None:
+            raise NonRetryableActionError("give 'json' or 'data', not both")
+        has_body = params.json_ is not None or params.data is not None
+        method = params.method or ("POST" if has_body else "GET")
+        headers = dict(params.headers or {})
+        if method in KEYED_METHODS and not any(k.lower() == "idempotency-key" for k in headers):
+            headers["Idempotency-Key"] = idempotency_header(key_digest(self.ctx))
+        data = params.data
+        if data is not None and not isinstance(data, dict):
+            data = data if isinstance(data, str) else json.dumps(data)
+        return _Call(
+            method=method,
+            headers=headers,
+            query={str(k): v for k, v in (params.query or {}).items()},
+            data=data,
+            json=params.json_,
+            timeout=params.timeout,
+            expected=expected_statuses(params.expectStatus),
+        )
+
+    def _on_connection(self, endpoint: str, call: _Call) -> tuple[str, Any]:
+        """Send to a path on the connection's base URL through ``HttpHook`` (its auth and headers):
+        (the URL as shown in messages, the response)."""
+        from airflow_provider_wfo.connectors.hooks.http import WfoHttpHook
+
+        if self.resolved.is_local:
+            raise NonRetryableActionError(
+                f"'endpoint' needs an HTTP connection {self.ctx.conn_id!r} (conn_type http) with the base URL"
+            )
+        hook = WfoHttpHook(method=call.method, http_conn_id=self.resolved.conn_id)
+        full = hook.url_from_endpoint(endpoint)
+        if not hook.base_url or _origin(full) != _origin(hook.base_url):
+            # A connection without a host would let the endpoint pick one, and the
+            # connection's credentials would go wherever a definition or conf says.
+            raise NonRetryableActionError(
+                f"http: 'endpoint' must be a path on the base URL of connection "
+                f"{self.resolved.conn_id!r} (its host); give the connection a host"
+            )
+        options = {"check_response": False, "timeout": call.timeout}
+        if call.method == "GET":
+            # HttpHook sends a GET's `data` as the query string
+            response = hook.run(
+                endpoint, data=call.query or None, headers=call.headers, extra_options=options, json=call.json
+            )
+        else:
+            response = hook.run(
+                endpoint,
+                data=call.data,
+                headers=call.headers,
+                extra_options=options,
+                params=call.query or None,
+                json=call.json,
+            )
+        return _safe_url(full), response
+
+
+def _checked(response: Any, call: _Call, shown: str, scrub: Scrubber) -> RequestResult:
+    """The result when the status is one the step expects; else the error, retryable for 408, 429, 5xx."""
+    result = _parse(response)
+    if _matches(response.status_code, call.expected):
+        return result
+    snippet = scrub(response.text[:300]) if response.text else ""
+    message = (
+        f"http: {call.method} {shown} returned {response.status_code}, expected {'/'.join(call.expected)}"
+    )
+    if snippet:
+        message += f": {snippet}"
+    if is_retryable_status(response.status_code):
+        raise ActionError(message)
+    raise NonRetryableActionError(message)
 
 
 _BACKEND = "airflow_provider_wfo.connectors.http:HttpBackend"
