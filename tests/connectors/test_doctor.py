@@ -344,3 +344,33 @@ def test_text_output_shows_fixes(local_everywhere: Path, capsys: pytest.CaptureF
     assert main(["connections", "check", "wfo_drive"]) == 0
     out = capsys.readouterr().out
     assert "wfo_drive (wfo_local, target drive)" in out and "✔ local workspace folder is writable" in out
+
+
+def test_json_stays_json_in_a_fresh_process(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """As a user's first `wfo connections check --json` runs: a short extra value ("db1") makes
+    Airflow warn, once per process, that it cannot mask it, and that warning must not land in the
+    JSON on stdout (it did). A fresh process, because in this one the warning has been said."""
+    import os
+    import subprocess
+    import sys
+
+    httpserver.expect_request("/v1/users/me").respond_with_json({"object": "user", "id": "b1", "name": "wfo"})
+    httpserver.expect_request("/v1/databases/db1").respond_with_json(
+        {"object": "database", "id": "db1", "properties": {"WFO Key": {"type": "rich_text"}}}
+    )
+    conn = {
+        "conn_type": "wfo_notion",
+        "password": "secret_notion_token",
+        "host": httpserver.url_for("").rstrip("/"),
+        "extra": {"default_database_id": "db1"},
+    }
+    env = {**os.environ, "AIRFLOW_CONN_WFO_NOTION": json.dumps(conn), "AIRFLOW_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-m", "airflow_provider_wfo.cli", "connections", "check", "--json", "wfo_notion"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    [report] = json.loads(out.stdout)  # JSON alone on stdout
+    assert report["connId"] == "wfo_notion", out.stderr
