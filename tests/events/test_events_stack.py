@@ -14,12 +14,9 @@ from urllib.parse import quote
 
 import pytest
 from test_events_dagtest import COMMIT, ROLLBACK
+from wfo_browser import chromium
 from wfo_events_helpers import CONF, SECRET, saga_defn
 from wfo_events_stack import PASSWORD, USER, Stack
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.slow
 
@@ -94,53 +91,45 @@ def test_trace_over_http_matches_the_events(stack: Stack, runs: dict[str, str]) 
 
 
 def test_workflow_view_in_headless_chromium(stack: Stack, runs: dict[str, str]) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
     url = f"{stack.url}/wfo/dags/ev_stack_rollback/runs/{quote(runs['rollback'], safe='')}"
     trace_path = f"/wfo/api/dags/ev_stack_rollback/runs/{quote(runs['rollback'], safe='')}/trace"
     trace = stack.request("GET", trace_path)[1]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            anonymous = browser.new_context()
-            response = anonymous.new_page().goto(url)
-            assert response is not None and response.status in (401, 403)
-            anonymous.close()
+    with chromium() as browser:
+        anonymous = browser.new_context()
+        response = anonymous.new_page().goto(url)
+        assert response is not None and response.status in (401, 403)
+        anonymous.close()
 
-            context = browser.new_context()
-            page = context.new_page()
-            # Log in through Airflow's own login page (SimpleAuthManager), then open the view.
-            page.goto(f"{stack.url}/auth/login?next={quote(url, safe='')}")
-            page.locator("input[name=username], input#username").first.fill(USER)
-            page.locator("input[type=password]").first.fill(PASSWORD)
-            page.locator("button[type=submit]").first.click()
-            page.wait_for_function("() => document.cookie !== '' || location.pathname !== '/auth/login'",
-                                   timeout=60_000)
-            page.wait_for_timeout(1000)
-            response = page.goto(url)
-            assert response is not None and response.status == 200, response and response.status
-            page.screenshot(path=str(stack.home / "wfo-view.png"), full_page=True)
-            assert page.locator("#wfo-status").inner_text() == "ROLLED_BACK"
-            rows = page.locator("#wfo-steps tr[data-step]")
-            assert rows.count() == 3
-            texts = [rows.nth(i).inner_text() for i in range(3)]
-            assert "Create record" in texts[0] and "rolled back" in texts[0]
-            assert "Notify" in texts[1] and "failed" in texts[1] and "planned failure" in texts[1]
-            assert "Track" in texts[2]
-            assert page.locator("svg.wfo-gantt rect.wfo-bar").count() >= 4
-            assert page.locator("svg.wfo-graph g.wfo-node").count() == 4
-            # A rolled-back run is over: 100 %, with one bar segment per outcome (not a 66 % bar).
-            assert page.locator("#wfo-progress").inner_text() == "100%"
-            segments = page.locator("#wfo-bar span.seg")
-            assert [segments.nth(i).get_attribute("data-status") for i in range(segments.count())] == [
-                "ROLLED_BACK", "FAILED", "SKIPPED"]
-            assert page.locator("#wfo-duration").inner_text().startswith(f"{trace['duration']} ms")
-            page.goto(f"{stack.url}/wfo/")
-            row = page.locator("#wfo-runs tr", has_text=runs["rollback"])
-            assert row.locator("span.badge").inner_text() == "ROLLED_BACK"
-            assert SECRET not in page.content()
-            context.close()
-        finally:
-            browser.close()
+        context = browser.new_context()
+        page = context.new_page()
+        # Log in through Airflow's own login page (SimpleAuthManager), then open the view.
+        page.goto(f"{stack.url}/auth/login?next={quote(url, safe='')}")
+        page.locator("input[name=username], input#username").first.fill(USER)
+        page.locator("input[type=password]").first.fill(PASSWORD)
+        page.locator("button[type=submit]").first.click()
+        page.wait_for_function("() => document.cookie !== '' || location.pathname !== '/auth/login'",
+                               timeout=60_000)
+        page.wait_for_timeout(1000)
+        response = page.goto(url)
+        assert response is not None and response.status == 200, response and response.status
+        page.screenshot(path=str(stack.home / "wfo-view.png"), full_page=True)
+        assert page.locator("#wfo-status").inner_text() == "ROLLED_BACK"
+        rows = page.locator("#wfo-steps tr[data-step]")
+        assert rows.count() == 3
+        texts = [rows.nth(i).inner_text() for i in range(3)]
+        assert "Create record" in texts[0] and "rolled back" in texts[0]
+        assert "Notify" in texts[1] and "failed" in texts[1] and "planned failure" in texts[1]
+        assert "Track" in texts[2]
+        assert page.locator("svg.wfo-gantt rect.wfo-bar").count() >= 4
+        assert page.locator("svg.wfo-graph g.wfo-node").count() == 4
+        # A rolled-back run is over: 100 %, with one bar segment per outcome (not a 66 % bar).
+        assert page.locator("#wfo-progress").inner_text() == "100%"
+        segments = page.locator("#wfo-bar span.seg")
+        assert [segments.nth(i).get_attribute("data-status") for i in range(segments.count())] == [
+            "ROLLED_BACK", "FAILED", "SKIPPED"]
+        assert page.locator("#wfo-duration").inner_text().startswith(f"{trace['duration']} ms")
+        page.goto(f"{stack.url}/wfo/")
+        row = page.locator("#wfo-runs tr", has_text=runs["rollback"])
+        assert row.locator("span.badge").inner_text() == "ROLLED_BACK"
+        assert SECRET not in page.content()
+        context.close()

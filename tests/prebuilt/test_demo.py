@@ -20,11 +20,11 @@ from urllib.parse import quote, unquote
 
 import pytest
 import requests
+from wfo_browser import chromium
 
 from airflow_provider_wfo.results import WorkflowResult, WorkflowStatus
 
 from .airflow_services import free_port
-from .test_trigger_form import CHROMIUM, CHROMIUM_ARGS
 
 if TYPE_CHECKING:
     from playwright.sync_api import FrameLocator, Page
@@ -220,10 +220,6 @@ def test_demo_then_demo_ui_a_newcomers_path(tmp_path: Path, airflow_db: Path) ->
     every port is 127.0.0.1:--port, a bad conf is refused; then in headless Chromium wfo_meeting is
     triggered from its form and completes, and its workflow view (the run page's **Workflow view** tab,
     and **Browse -> Workflows (wfo)**) shows it COMPLETED, step by step."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: scripts/system-deps installs it")
-    from playwright.sync_api import sync_playwright
-
     home = tmp_path / "home"
     env = _demo_env(home, airflow_db)
     first = _demo([], env)
@@ -277,54 +273,50 @@ def test_demo_then_demo_ui_a_newcomers_path(tmp_path: Path, airflow_db: Path) ->
         )
         assert bad.status_code == 400, bad.text
 
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1400})
-                run_id = _trigger_from_the_form(page, url, tmp_path)
-                run_path = f"{url}/api/v2/dags/wfo_meeting/dagRuns/{quote(run_id, safe='')}"
-                created = requests.get(run_path, headers=headers, timeout=30).json()
-                assert created["triggered_by"] == "ui" and created["conf"] == CONF, created
-                deadline = time.monotonic() + 300
-                while True:
-                    # A busy one-worker api-server on a loaded machine may miss one poll; the next counts.
-                    with contextlib.suppress(requests.RequestException):
-                        run = requests.get(run_path, headers=headers, timeout=30).json()
-                        if run["state"] in ("success", "failed"):
-                            break
-                    assert time.monotonic() < deadline, tail()
-                    time.sleep(2)
-                assert run["state"] == "success", (run, tail())
-                listed = requests.get(f"{run_path}/taskInstances", headers=headers, timeout=30).json()
-                tis = {ti["task_id"]: ti for ti in listed["task_instances"]}
-                xcom = requests.get(
-                    f"{run_path}/taskInstances/workflow_result/xcomEntries/return_value",
-                    headers=headers,
-                    timeout=10,
-                ).json()["value"]
-                result = WorkflowResult.model_validate(json.loads(xcom) if isinstance(xcom, str) else xcom)
-                assert result.status is WorkflowStatus.COMPLETED, (result, tail())
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            run_id = _trigger_from_the_form(page, url, tmp_path)
+            run_path = f"{url}/api/v2/dags/wfo_meeting/dagRuns/{quote(run_id, safe='')}"
+            created = requests.get(run_path, headers=headers, timeout=30).json()
+            assert created["triggered_by"] == "ui" and created["conf"] == CONF, created
+            deadline = time.monotonic() + 300
+            while True:
+                # A busy one-worker api-server on a loaded machine may miss one poll; the next counts.
+                with contextlib.suppress(requests.RequestException):
+                    run = requests.get(run_path, headers=headers, timeout=30).json()
+                    if run["state"] in ("success", "failed"):
+                        break
+                assert time.monotonic() < deadline, tail()
+                time.sleep(2)
+            assert run["state"] == "success", (run, tail())
+            listed = requests.get(f"{run_path}/taskInstances", headers=headers, timeout=30).json()
+            tis = {ti["task_id"]: ti for ti in listed["task_instances"]}
+            xcom = requests.get(
+                f"{run_path}/taskInstances/workflow_result/xcomEntries/return_value",
+                headers=headers,
+                timeout=10,
+            ).json()["value"]
+            result = WorkflowResult.model_validate(json.loads(xcom) if isinstance(xcom, str) else xcom)
+            assert result.status is WorkflowStatus.COMPLETED, (result, tail())
 
-                # The run's page, where the form left the user (reloaded: the run has ended), has the
-                # plugin's Workflow view tab.
-                page.reload()
-                page.get_by_text("Workflow view", exact=True).first.click()
-                view = page.frame_locator("iframe[title='Workflow view']")
-                _check_workflow_view(view, run, tis, result)
-                page.screenshot(path=str(tmp_path / "workflow-view.png"), full_page=True)
+            # The run's page, where the form left the user (reloaded: the run has ended), has the
+            # plugin's Workflow view tab.
+            page.reload()
+            page.get_by_text("Workflow view", exact=True).first.click()
+            view = page.frame_locator("iframe[title='Workflow view']")
+            _check_workflow_view(view, run, tis, result)
+            page.screenshot(path=str(tmp_path / "workflow-view.png"), full_page=True)
 
-                # Browse -> Workflows (wfo): the run is listed COMPLETED and its link opens the same view.
-                page.goto(f"{url}/")
-                page.get_by_role("button", name="Browse").first.click()
-                page.get_by_role("menuitem", name="Workflows (wfo)").click()
-                index = page.frame_locator("iframe[title='Workflows (wfo)']")
-                listed_run = index.locator("#wfo-runs tr", has_text=run_id)
-                assert listed_run.locator("span.badge").inner_text() == "COMPLETED"
-                page.screenshot(path=str(tmp_path / "workflows-index.png"), full_page=True)
-                listed_run.get_by_role("link").first.click()
-                _check_workflow_view(index, run, tis, result)
-            finally:
-                browser.close()
+            # Browse -> Workflows (wfo): the run is listed COMPLETED and its link opens the same view.
+            page.goto(f"{url}/")
+            page.get_by_role("button", name="Browse").first.click()
+            page.get_by_role("menuitem", name="Workflows (wfo)").click()
+            index = page.frame_locator("iframe[title='Workflows (wfo)']")
+            listed_run = index.locator("#wfo-runs tr", has_text=run_id)
+            assert listed_run.locator("span.badge").inner_text() == "COMPLETED"
+            page.screenshot(path=str(tmp_path / "workflows-index.png"), full_page=True)
+            listed_run.get_by_role("link").first.click()
+            _check_workflow_view(index, run, tis, result)
 
         # Task logs are read from the shared log folder (no log server is started).
         logs = requests.get(

@@ -19,15 +19,13 @@ from typing import Any
 
 import pytest
 import requests
+from wfo_browser import chromium
 
 from .airflow_services import AirflowServices, airflow_services
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 LOADER = "from airflow_provider_wfo import load_workflow_dags\n\nload_workflow_dags(globals())\n"
 HOSTILE = {
     "id": "form_redos", "name": "ReDoS at trigger time",
@@ -79,42 +77,34 @@ def test_a_catastrophic_pattern_is_checked_in_linear_time(services: AirflowServi
 
 
 def test_the_trigger_form_in_headless_chromium(services: AirflowServices) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: scripts/system-deps installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 2200})
-            page.goto(f"{services.url}/dags/wfo_meeting")
-            page.get_by_role("button", name="Trigger").first.click()
-            dialog = page.get_by_role("dialog")
-            dialog.get_by_text("Duration").first.wait_for(timeout=60_000)
-            page.screenshot(path=str(services.home / "trigger-form.png"), full_page=True)
-            (services.home / "trigger-form.html").write_text(page.content())
-            text = dialog.inner_text()
-            labels = ("Title", "Date", "Time", "Duration", "Attendees", "Agenda", "Notion database")
-            for label in labels:
-                assert f"{label}\n*" in text, label  # every typed param is marked required
-            # the six without a default start with "required"; the pre-filled Notion database does not
-            assert text.count("This field is required") == 6
-            assert "ID of the Notion meetings database\nThis field is required" not in text
-            # the descriptions (with the time's format) are shown under the fields
-            assert "10:00 AM or 14:30" in text
-            # a `format: date` param is the browser's date input, shown in the browser's own date
-            # format (mm/dd/yyyy here), which is why the description names YYYY-MM-DD for run conf only
-            assert dialog.locator("[name=element_date]").get_attribute("type") == "date"
-            assert "pick it in the form (shown in your browser's date format)" in text
-            # duration is a number field: letters typed into it are dropped
-            duration = dialog.get_by_role("spinbutton").first
-            duration.fill("")
-            duration.press_sequentially("sixty")
-            assert duration.input_value() == ""
-            # a number below the minimum is raised to it when the field loses focus: 0 becomes 1
-            duration.press_sequentially("0")
-            duration.press("Tab")
-            page.wait_for_timeout(500)
-            assert duration.input_value() == "1"
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 2200})
+        page.goto(f"{services.url}/dags/wfo_meeting")
+        page.get_by_role("button", name="Trigger").first.click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_text("Duration").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(services.home / "trigger-form.png"), full_page=True)
+        (services.home / "trigger-form.html").write_text(page.content())
+        text = dialog.inner_text()
+        labels = ("Title", "Date", "Time", "Duration", "Attendees", "Agenda", "Notion database")
+        for label in labels:
+            assert f"{label}\n*" in text, label  # every typed param is marked required
+        # the six without a default start with "required"; the pre-filled Notion database does not
+        assert text.count("This field is required") == 6
+        assert "ID of the Notion meetings database\nThis field is required" not in text
+        # the descriptions (with the time's format) are shown under the fields
+        assert "10:00 AM or 14:30" in text
+        # a `format: date` param is the browser's date input, shown in the browser's own date
+        # format (mm/dd/yyyy here), which is why the description names YYYY-MM-DD for run conf only
+        assert dialog.locator("[name=element_date]").get_attribute("type") == "date"
+        assert "pick it in the form (shown in your browser's date format)" in text
+        # duration is a number field: letters typed into it are dropped
+        duration = dialog.get_by_role("spinbutton").first
+        duration.fill("")
+        duration.press_sequentially("sixty")
+        assert duration.input_value() == ""
+        # a number below the minimum is raised to it when the field loses focus: 0 becomes 1
+        duration.press_sequentially("0")
+        duration.press("Tab")
+        page.wait_for_timeout(500)
+        assert duration.input_value() == "1"
