@@ -129,3 +129,25 @@ def test_the_readme_names_the_drop_in_settings_the_stacks_use() -> None:
         _, section, option = env_name.split("__")
         named = f"`[{section.lower()}] {option.lower()}` {DROPIN_SETTINGS[env_name]} s"
         assert named in readme, named
+
+
+def test_cluster_loads_a_large_folder_of_only_json_with_a_loader_per_500(
+    tmp_path: Path, airflow_db: Path, capsys: Any
+) -> None:
+    """Like `wfo init`: 501 definitions get two stack loaders, each loading its share, together all."""
+    script = _cluster_script()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for i in range(501):
+        (mine / f"w{i}.json").write_text(json.dumps({"id": f"w{i}", "name": "W", "steps": [STEP]}))
+    stack = script.Cluster(script.Settings(home=tmp_path / "stack", extra_dags=[mine]))
+    stack.prepare_home()
+    assert "wfo_workflows_1_of_2.py" in capsys.readouterr().err
+    loaders = sorted(stack.s.dags.glob("*.py"))
+    assert [p.name for p in loaders] == [f"extra0_mine_wfo_workflows_{i}_of_2.py" for i in (1, 2)]
+    from airflow.dag_processing.dagbag import DagBag
+
+    bags = [DagBag(dag_folder=str(p), bundle_path=stack.s.dags, bundle_name="t") for p in loaders]
+    shares = [set(bag.dag_ids) for bag in bags]
+    assert shares[0] and shares[1] and not shares[0] & shares[1]
+    assert shares[0] | shares[1] == {f"w{i}" for i in range(501)}
