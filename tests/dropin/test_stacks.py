@@ -37,6 +37,18 @@ def _cluster_script() -> Any:
     return module
 
 
+def _stack_for(tmp_path: Path, definitions: dict[str, Any]) -> Any:
+    """scripts/cluster's home prepared with ``tmp_path/mine`` (these definitions, no loader) as --dags."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name, defn in definitions.items():
+        (mine / name).write_text(json.dumps(defn))
+    script = _cluster_script()
+    stack = script.Cluster(script.Settings(home=tmp_path / "stack", extra_dags=[mine]))
+    stack.prepare_home()
+    return stack
+
+
 def _same(env: dict[str, Any]) -> None:
     for key, value in DROPIN_SETTINGS.items():
         assert str(env.get(key)).lower() == value.lower(), (key, env.get(key), value)
@@ -78,12 +90,8 @@ def test_cluster_dags_folder_of_only_json_gets_a_loader(
 ) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
-    script = _cluster_script()
     mine = tmp_path / "mine"
-    mine.mkdir()
-    (mine / "report.json").write_text(json.dumps({"id": "my_report", "name": "R", "steps": [STEP]}))
-    stack = script.Cluster(script.Settings(home=tmp_path / "stack", extra_dags=[mine]))
-    stack.prepare_home()
+    stack = _stack_for(tmp_path, {"report.json": {"id": "my_report", "name": "R", "steps": [STEP]}})
     said = capsys.readouterr()
     assert "has no loader .py file" in said.out + said.err and f"wfo init {mine}" in said.out + said.err
     assert [p.name for p in mine.iterdir()] == ["report.json"]  # the user's folder is left untouched
@@ -135,13 +143,9 @@ def test_cluster_loads_a_large_folder_of_only_json_with_a_loader_per_500(
     tmp_path: Path, airflow_db: Path, capsys: Any
 ) -> None:
     """Like `wfo init`: 501 definitions get two stack loaders, each loading its share, together all."""
-    script = _cluster_script()
-    mine = tmp_path / "mine"
-    mine.mkdir()
-    for i in range(501):
-        (mine / f"w{i}.json").write_text(json.dumps({"id": f"w{i}", "name": "W", "steps": [STEP]}))
-    stack = script.Cluster(script.Settings(home=tmp_path / "stack", extra_dags=[mine]))
-    stack.prepare_home()
+    stack = _stack_for(
+        tmp_path, {f"w{i}.json": {"id": f"w{i}", "name": "W", "steps": [STEP]} for i in range(501)}
+    )
     assert "wfo_workflows_1_of_2.py" in capsys.readouterr().err
     loaders = sorted(stack.s.dags.glob("*.py"))
     assert [p.name for p in loaders] == [f"extra0_mine_wfo_workflows_{i}_of_2.py" for i in (1, 2)]
