@@ -35,6 +35,10 @@ NEIGHBOUR = {"id": "neighbour", "name": "Neighbour", "steps": [STEP, {**STEP, "i
 BROKEN = {"id": "neighbour", "name": "Neighbour", "steps": [STEP, {**STEP, "id": "b", "dependOn": ["a"]}]}
 #: Long enough for several parse cycles at the 5 s intervals of the test stack.
 WAIT_S = 180
+#: The stack's dag_file_processor_timeout, and how long the late loader file sleeps before loading:
+#: past the 45 % of it the loader may build in (5.4 s), well before the kill (12 s).
+PROCESSOR_TIMEOUT_S = 12
+LATE_SLEEP_S = 6
 
 
 class Api:
@@ -104,9 +108,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AirflowSer
     dags.mkdir()
     init_folder(dags)  # what `wfo init DIR` writes
     (dags / "good.json").write_text(json.dumps(GOOD))
+    # A second loader file that has used up its share of the processor timeout before it starts (as
+    # heavy imports would): its definitions live outside the folder the first loader reads.
+    late = root / "late_definitions"
+    late.mkdir()
+    (late / "late.json").write_text(json.dumps({**GOOD, "id": "late"}))
+    (dags / "late_loader.py").write_text(
+        "import time\n\n"
+        f"time.sleep({LATE_SLEEP_S})\n"
+        "from airflow_provider_wfo import load_workflow_dags  # noqa: E402\n\n"
+        f"load_workflow_dags(globals(), folder={str(late)!r})\n"
+    )
     # The parse settings of our stacks, shortened (scripts/demo, scripts/cluster, docker-compose.yaml):
     # a DAG is re-serialized on every parse, not at most every 30 s.
-    env = {"AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "5"}
+    env = {
+        "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "5",
+        "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": str(PROCESSOR_TIMEOUT_S),
+    }
     with airflow_services(root / "home", dags, env, components=("api-server", "dag-processor")) as services:
         services.wait_for_dag("good")
         yield services, dags
@@ -140,4 +158,22 @@ def test_broken_neighbour_then_fixed(stack: tuple[AirflowServices, Path]) -> Non
     tasks = api.get("/dags/neighbour/tasks").json()["tasks"]
     assert {t["task_id"] for t in tasks} >= {"a", "b", "workflow_result"}
     assert api.trigger("neighbour").status_code == 200
+    _assert_good_is_live(api)
+
+
+def test_a_loader_past_its_share_of_the_processor_timeout_files_placeholders(
+    stack: tuple[AirflowServices, Path],
+) -> None:
+    """The loader stops building at 45 % of dag_file_processor_timeout (counted from Airflow's import
+    alarm), not only before the 30 s alarm: a file that got there late shows its definitions as
+    placeholders that name the settings, instead of building on and being killed with nothing
+    written. Here, on the real processor, the alarm really is set as the loader assumes."""
+    services, _ = stack
+    api = Api(services)
+    placeholder = _wait("the late loader's placeholder", lambda: api.dag("wfo_broken.late.json"), services)
+    assert _tags(placeholder) == {"wfo-broken"}
+    assert "used up its time budget" in placeholder["description"]
+    assert "dag_file_processor_timeout" in placeholder["description"]
+    assert api.dag("late") is None  # not built: no DAG the processor would have had to serialize late
+    assert not any("late_loader.py" in str(e.get("filename")) for e in api.import_errors())
     _assert_good_is_live(api)
