@@ -147,13 +147,11 @@ def test_the_product_masks_every_form() -> None:
     assert 'An0ther\\"Secr\\\\et+/=' in _forms(PASSWORD_2, LOGIN)
 
 
-def test_a_planted_secret_is_in_no_artifact_in_any_form(
-    home: Path, httpserver: HTTPServer, tmp_path: Path
-) -> None:
-    httpserver.expect_request("/echo").respond_with_handler(_echo)
-    definition = {
-        "id": "secret-echo",
-        "name": "Secret echo",
+def echo_definition(workflow_id: str, name: str) -> dict[str, Any]:
+    """Two steps calling the echo endpoint on the two connections (also the stack test's workflow)."""
+    return {
+        "id": workflow_id,
+        "name": name,
         "steps": [
             {
                 "id": "first",
@@ -171,6 +169,13 @@ def test_a_planted_secret_is_in_no_artifact_in_any_form(
             },
         ],
     }
+
+
+def test_a_planted_secret_is_in_no_artifact_in_any_form(
+    home: Path, httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    httpserver.expect_request("/echo").respond_with_handler(_echo)
+    definition = echo_definition("secret-echo", "Secret echo")
     path = tmp_path / "secret-echo.json"
     path.write_text(json.dumps(definition))
     env = _env(home, httpserver)

@@ -17,32 +17,24 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from test_secret_forms import LOGIN, PASSWORD, PASSWORD_2, _dump_db, _echo, _files_under, _forms, _wfo
+from test_secret_forms import (
+    LOGIN,
+    PASSWORD,
+    PASSWORD_2,
+    _dump_db,
+    _echo,
+    _files_under,
+    _forms,
+    _wfo,
+    echo_definition,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "events"))
 from wfo_events_stack import Stack
 
 pytestmark = pytest.mark.slow
 
-DEFINITION = {
-    "id": "secret-echo-stack",
-    "name": "Secret echo (stack)",
-    "steps": [
-        {
-            "id": "first",
-            "action": "request",
-            "target": "http",
-            "params": {"endpoint": "/echo", "expectStatus": 401},
-        },
-        {
-            "id": "second",
-            "action": "request",
-            "target": "http",
-            "connId": "api_two",
-            "params": {"endpoint": "/echo"},
-        },
-    ],
-}
+DEFINITION = echo_definition("secret-echo-stack", "Secret echo (stack)")
 
 
 def test_a_planted_secret_is_in_no_artifact_of_a_real_deployment(
