@@ -13,9 +13,11 @@ cursor moves (emitted separately) still work. ``--json`` output escapes them (:f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 
@@ -73,6 +75,15 @@ def make_console(**kwargs: Any) -> Console:
     kwargs.setdefault("highlight", False)
     kwargs.setdefault("soft_wrap", True)
     return SafeConsole(**kwargs)
+
+
+@contextlib.contextmanager
+def airflow_says_to_stderr() -> Iterator[None]:
+    """Airflow writes its warnings to stdout while it loads and resolves connections (plugins, "a
+    secret too short to mask", once per process); stdout is the command's own (``--json`` must be
+    JSON alone), so inside this block whatever Airflow says goes to stderr. Print results after it."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
 
 
 @cache

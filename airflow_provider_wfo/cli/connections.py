@@ -8,14 +8,12 @@ Exit 0 when everything a workflow needs is there, 1 otherwise (recommendations d
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import sys
 from typing import Any
 
 from rich.text import Text
 
-from airflow_provider_wfo.cli.common import console, error
+from airflow_provider_wfo.cli.common import airflow_says_to_stderr, console, error
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -146,10 +144,7 @@ def run_check(args: argparse.Namespace) -> int:
     from airflow_provider_wfo.connectors.doctor import Probe
 
     probe = Probe(spreadsheet_id=args.spreadsheet_id, database_id=args.database_id)
-    # Airflow logs to stdout while connections resolve (e.g. "Skipping masking for a secret as it's
-    # too short", once per process, for a short extra field); stdout is the report's own (``--json``
-    # must be JSON alone), so whatever Airflow says goes to stderr.
-    with contextlib.redirect_stdout(sys.stderr):
+    with airflow_says_to_stderr():
         reports = [
             check_one(conn_id, connector, probe)
             for conn_id, connector in _plan(list(args.conn_ids), args.target)

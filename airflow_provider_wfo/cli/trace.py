@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import sys
 from typing import Any
 
-from airflow_provider_wfo.cli.common import console, error, json_text
+from airflow_provider_wfo.cli.common import airflow_says_to_stderr, console, error, json_text
 
 _STYLES = {
     "completed": "green",
@@ -39,9 +37,7 @@ def _trace(args: argparse.Namespace) -> int:
     from airflow_provider_wfo.local.environment import prepare_environment
 
     prepare_environment()
-    # Airflow and its plugins print warnings to stdout while they load; stdout is the trace's own
-    # (``--json`` must be JSON alone), so whatever they say goes to stderr.
-    with contextlib.redirect_stdout(sys.stderr):
+    with airflow_says_to_stderr():
         from airflow_provider_wfo.events.trace import TraceNotFound, build_trace
 
         try:
