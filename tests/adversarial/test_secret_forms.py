@@ -214,15 +214,18 @@ def test_a_planted_secret_is_in_no_artifact_in_any_form(
         artifacts[str(file.relative_to(home))] = text
     assert any("xcom" in line for line in artifacts["DB rows"].splitlines())
 
-    forms = {f"{PASSWORD!r} as {form!r}": form for form in _forms(PASSWORD, LOGIN)}
-    forms.update({f"{PASSWORD_2!r} as {form!r}": form for form in _forms(PASSWORD_2, LOGIN)})
-    leaks = [
+    assert not (found := leaks(artifacts)), "\n".join(found)
+
+
+def leaks(artifacts: dict[str, str]) -> list[str]:
+    """``artifact: password as form`` for every wire form of either password found in an artifact."""
+    forms = {f"{pw!r} as {form!r}": form for pw in (PASSWORD, PASSWORD_2) for form in _forms(pw, LOGIN)}
+    return [
         f"{where}: {what}"
         for where, text in artifacts.items()
         for what, form in forms.items()
         if form in text
     ]
-    assert not leaks, "\n".join(leaks)
 
 
 def _run_id(home: Path) -> str:
