@@ -45,6 +45,7 @@ from airflow_provider_wfo.events.sinks import flush_timeout, sink_registry
 from airflow_provider_wfo.results import Progress, WorkflowStatus
 from airflow_provider_wfo.saga import names
 from airflow_provider_wfo.saga.names import (
+    DAG_TEST_USER,
     GATE_TASK_ID,
     OUTCOME_KEY,
     RESULT_TASK_ID,
@@ -59,8 +60,6 @@ from airflow_provider_wfo.saga.status import recorded_status, started_progress, 
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
-
-DAG_TEST_USER = "dag_test"
 
 # Runs whose workflow:started this process already emitted (dag.test only; see module doc).
 _started_runs: set[tuple[str, str]] = set()

@@ -27,7 +27,7 @@ from airflow_provider_wfo.operators.outcome import (
     utcnow,
 )
 from airflow_provider_wfo.redaction import redact
-from airflow_provider_wfo.saga.names import RETURN_KEY, RUN_NAME, WAITING_KEY
+from airflow_provider_wfo.saga.names import DAG_TEST_USER, RETURN_KEY, RUN_NAME, WAITING_KEY
 from airflow_provider_wfo.saga.records import Waiting
 
 __all__ = [
@@ -37,7 +37,13 @@ __all__ = [
     "record",
     "resolve_control_params",
     "step_scope",
+    "under_dag_test",
 ]
+
+
+def under_dag_test(context: Any) -> bool:
+    """The run is ``dag.test``'s: no scheduler, a trigger runs inline in the same process."""
+    return getattr(context.get("dag_run"), "triggering_user_name", None) == DAG_TEST_USER
 
 
 def step_scope(context: Any, value: Any, step_ids: Sequence[str]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_wfo.definition.control import WorkflowRunParams
 from airflow_provider_wfo.definition.models import WorkflowStep
-from airflow_provider_wfo.operators.control import params_or_record, push_waiting, record
+from airflow_provider_wfo.operators.control import params_or_record, push_waiting, record, under_dag_test
 from airflow_provider_wfo.operators.outcome import utcnow
 from airflow_provider_wfo.operators.step import WfoStepOperator
 from airflow_provider_wfo.saga.names import RESULT_TASK_ID, RETURN_KEY, WAITING_KEY
@@ -37,16 +37,10 @@ from airflow_provider_wfo.saga.records import parse_waiting
 
 #: How often the trigger looks at the child run (seconds).
 POKE_SECONDS = 2
-#: ``dag.test`` names the runs it creates after this user (``DagRun.triggering_user_name``).
-DAG_TEST_USER = "dag_test"
 CHILD_RUN_MODULE = "airflow_provider_wfo.local.child_run"
 
 #: Launched child processes, kept so that they are reaped (polled) instead of left as zombies.
 _children: list[subprocess.Popen[bytes]] = []
-
-
-def under_dag_test(context: Any) -> bool:
-    return getattr(context.get("dag_run"), "triggering_user_name", None) == DAG_TEST_USER
 
 
 class WfoWorkflowOperator(WfoStepOperator, TriggerDagRunOperator):

@@ -32,6 +32,8 @@ OUTCOME_KEY = "wfo_outcome"
 WAITING_KEY = "wfo_waiting"
 #: Airflow's own key: a step's action result, the gate's decision, the WorkflowResult.
 RETURN_KEY = "return_value"
+#: ``dag.test`` names the runs it creates after this user (``DagRun.triggering_user_name``).
+DAG_TEST_USER = "dag_test"
 
 #: Step ids the DAG factory uses for its own tasks (validation refuses them).
 RESERVED_STEP_IDS: Mapping[str, str] = {
