@@ -9,10 +9,14 @@ the result, or fails the step:
   no retry); the saga then applies as for any failed step;
 * polls kept failing (network): a retryable error, so ``retryCount`` applies;
 * the condition could not be evaluated on a response: ``AirflowFailException``.
+
+A wait never resumes sooner than ``RESUME_SETTLE`` after it deferred, and a delay no longer than that
+is slept in the worker instead: see ``RESUME_SETTLE`` for the Airflow race this avoids.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -26,6 +30,7 @@ from airflow_provider_wfo.operators.control import (
     push_waiting,
     record,
     resolve_control_params,
+    under_dag_test,
 )
 from airflow_provider_wfo.operators.outcome import utcnow
 from airflow_provider_wfo.operators.step import WfoStepOperator
@@ -33,6 +38,14 @@ from airflow_provider_wfo.saga.records import parse_time
 
 #: The scheduler's own deadline on a deferral, past the trigger's: only a lost trigger reaches it.
 MIN_DEFER_MARGIN = timedelta(minutes=5)
+
+#: How long a deferred wait holds back its trigger's event. Airflow 3.3's scheduler fails a task whose
+#: trigger fired before it took the executor's "success" for the attempt that deferred (it finds the
+#: resumed attempt queued or running and calls it "killed externally": apache/airflow#67287, #72716;
+#: only the ``scheduled`` case is fixed in 3.3.2). That window is one scheduler loop, a few seconds on a
+#: busy scheduler; a wait that deferred for less gains nothing anyway (the resumed attempt starts a new
+#: task process). ``dag.test`` has no scheduler and no such race, so there the event is not held.
+RESUME_SETTLE = timedelta(seconds=5)
 
 
 def safe_url(url: str) -> str:
@@ -65,16 +78,19 @@ class WfoWaitOperator(WfoStepOperator):
         keep = ("until",) if step.action == "poll" else ()
         try:
             model, resolved, scope = resolve_control_params(self, context, step, self.wfo_plan.order, keep)
+            not_before = None if under_dag_test(context) else (utcnow() + RESUME_SETTLE).isoformat()
             if isinstance(model, DelayParams):
-                return self._delay(ti, model, resolved, start)
+                return self._delay(ti, model, resolved, start, not_before)
             assert isinstance(model, PollParams)
             condition = _prepare_condition(model.until, scope)
-            return self._poll(ti, model, resolved, condition, start)
+            return self._poll(ti, model, resolved, condition, start, not_before)
         except AirflowFailException as exc:
             record(self, ti, status="failed", start=start, error=str(exc), optional=step.optional)
             raise
 
-    def _delay(self, ti: Any, model: DelayParams, params: dict[str, Any], start: datetime) -> dict[str, Any]:
+    def _delay(
+        self, ti: Any, model: DelayParams, params: dict[str, Any], start: datetime, not_before: str | None
+    ) -> dict[str, Any]:
         from airflow_provider_wfo.triggers.wait import WfoWaitTrigger
 
         moment = (
@@ -82,8 +98,10 @@ class WfoWaitOperator(WfoStepOperator):
             if model.duration is not None
             else parse_moment(str(model.until))
         )
-        if moment <= start:
-            result = {"waitedUntil": moment.isoformat(), "resumedAt": start.isoformat()}
+        if moment - start <= RESUME_SETTLE:
+            # Past, or too close to be worth a deferral: sleep here (see RESUME_SETTLE).
+            time.sleep(max(0.0, (moment - utcnow()).total_seconds()))
+            result = {"waitedUntil": moment.isoformat(), "resumedAt": utcnow().isoformat()}
             record(
                 self,
                 ti,
@@ -97,13 +115,21 @@ class WfoWaitOperator(WfoStepOperator):
         push_waiting(ti, "delay", moment, {})
         self.log.info("waiting until %s, on the triggerer", moment.isoformat())
         self.defer(
-            trigger=WfoWaitTrigger(mode="delay", started=start.isoformat(), moment=moment.isoformat()),
+            trigger=WfoWaitTrigger(
+                mode="delay", started=start.isoformat(), moment=moment.isoformat(), not_before=not_before
+            ),
             method_name="resume",
             timeout=(moment - start) + _margin(moment - start),
         )
 
     def _poll(
-        self, ti: Any, model: PollParams, params: dict[str, Any], condition: Any, start: datetime
+        self,
+        ti: Any,
+        model: PollParams,
+        params: dict[str, Any],
+        condition: Any,
+        start: datetime,
+        not_before: str | None,
     ) -> dict[str, Any]:
         from airflow_provider_wfo.triggers.wait import WfoWaitTrigger
 
@@ -134,6 +160,7 @@ class WfoWaitOperator(WfoStepOperator):
                 condition=condition,
                 interval=model.interval / 1000,
                 deadline=deadline.isoformat(),
+                not_before=not_before,
             ),
             method_name="resume",
             timeout=(deadline - start) + _margin(deadline - start),

@@ -11,6 +11,10 @@ The deadline lives here, not in ``defer(timeout=)``: ``dag.test`` ignores that t
 real scheduler it fires a sweep late. Everything the operator needs when it resumes (start time,
 polls, the last response) comes back in the event, because ``dag.test`` drops ``defer(kwargs=)``.
 
+``not_before`` holds back the event (whatever it says) until that moment: the operator sets it a few
+seconds after it defers, because Airflow 3.3 can fail a task whose trigger fires before the scheduler
+has taken the worker's exit from the deferring attempt (see ``RESUME_SETTLE`` in ``operators/wait.py``).
+
 The serialized kwargs are stored in the ``trigger`` table, so they never hold a credential: a poll
 with an ``endpoint`` names its connection by id and the trigger reads it itself
 (``HttpAsyncHook``); params that would carry a secret (an ``Authorization`` header, a ``token``
@@ -95,6 +99,7 @@ class WfoWaitTrigger(BaseTrigger):
         condition: Any = None,
         interval: float = 30.0,
         deadline: str | None = None,
+        not_before: str | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.mode = mode
@@ -105,6 +110,7 @@ class WfoWaitTrigger(BaseTrigger):
         self.condition = condition
         self.interval = float(interval)
         self.deadline = deadline
+        self.not_before = not_before
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -118,6 +124,7 @@ class WfoWaitTrigger(BaseTrigger):
                 "condition": self.condition,
                 "interval": self.interval,
                 "deadline": self.deadline,
+                "not_before": self.not_before,
             },
         )
 
@@ -129,11 +136,17 @@ class WfoWaitTrigger(BaseTrigger):
         if self.mode == "delay":
             assert self.moment is not None
             await _sleep_until(_moment(self.moment))
+            await self._settle()
             yield TriggerEvent(self._event(DONE, waitedUntil=self.moment))
             return
         async for event in self._poll():
+            await self._settle()
             yield event
             return
+
+    async def _settle(self) -> None:
+        if self.not_before:
+            await _sleep_until(_moment(self.not_before))
 
     def _event(self, status: str, **extra: Any) -> dict[str, Any]:
         return {

@@ -30,8 +30,9 @@ def _do(step_id: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def test_delay_defers_and_resumes_with_its_moments(run_workflow: Any, wfo_calls: Any) -> None:
-    until = (datetime.now(timezone.utc) + timedelta(seconds=2)).isoformat()
+def test_delay_waits_and_resumes_with_its_moments(run_workflow: Any, wfo_calls: Any) -> None:
+    # 1.5 s is slept in the worker (no longer than RESUME_SETTLE); the wait until 8 s from now defers.
+    until = (datetime.now(timezone.utc) + timedelta(seconds=8)).isoformat()
     result = run_workflow(
         {
             "id": "wait_delay",
@@ -49,6 +50,7 @@ def test_delay_defers_and_resumes_with_its_moments(run_workflow: Any, wfo_calls:
     pause = result.steps[0].result.data
     assert datetime.fromisoformat(pause["resumedAt"]) >= datetime.fromisoformat(pause["waitedUntil"])
     assert result.steps[1].result.data["waitedUntil"] == until
+    assert datetime.fromisoformat(result.steps[1].result.data["resumedAt"]) >= datetime.fromisoformat(until)
     assert [c["params"]["waited"] for c in wfo_calls.read() if c["action"] == "do"] == [until]
 
 
