@@ -170,24 +170,27 @@ def _result(stack: Stack, dag_id: str, run_id: str) -> dict[str, Any]:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _wait_paused(stack: Stack, run_id: str, timeout: float = 120) -> None:
-    """Until the scheduler has taken the end of the attempt that paused for input.
+def _wait_exit_taken(stack: Stack, run_id: str, task_id: str, timeout: float = 120) -> None:
+    """Until the scheduler has taken the end of the attempt that deferred or paused for input.
 
-    Airflow 3.3 races here: an answer that arrives before the executor's event for the paused
-    attempt re-queues the task, and the late "success" event then finds it queued and fails it
-    ("Executor ... reported that the task instance ... finished with state success"). A person never
-    answers within that second; a test does, so it waits for the scheduler's own log line."""
-    wanted = ("Received executor event with state success", "task_id='approve'", f"run_id='{run_id}'")
+    Airflow 3.3 races here (apache/airflow#67287, #72716): a trigger that fires, or an answer that
+    arrives, before the executor's event for the paused attempt re-queues the task, and the late
+    "success" event then finds it queued or running and fails it ("Executor ... reported that the task
+    instance ... finished with state success"). The product holds a wait's event back for
+    ``RESUME_SETTLE`` (operators/wait.py), which covers a normal scheduler; a person never answers
+    within that time. On a loaded test machine the lag can pass it, so a test that controls the
+    moment waits for the scheduler's own log line."""
+    wanted = ("Received executor event with state success", f"task_id='{task_id}'", f"run_id='{run_id}'")
     log = stack.home / "scheduler.log"
     deadline = time.monotonic() + timeout
     while not (log.exists() and any(all(w in line for w in wanted) for line in log.read_text().splitlines())):
         stack._check_alive()
-        assert time.monotonic() < deadline, f"the scheduler never took the paused attempt; see {log}"
+        assert time.monotonic() < deadline, f"the scheduler never took {task_id}'s paused attempt; see {log}"
         time.sleep(0.5)
 
 
 def _answer(stack: Stack, run_id: str, option: str, comment: str) -> dict[str, Any]:
-    _wait_paused(stack, run_id)
+    _wait_exit_taken(stack, run_id, "approve")
     path = f"/api/v2/dags/{APPROVAL_DAG}/dagRuns/{stack.q(run_id)}/taskInstances/approve/-1/hitlDetails"
     code, body = stack.request(
         "PATCH", path, {"chosen_options": [option], "params_input": {"comment": comment}}
@@ -239,6 +242,8 @@ def test_waiting_steps_hold_no_worker_slot(stack: Stack, status: Any) -> None:
     # Three waits and one more task, two worker slots: the task runs while all three still wait.
     _wait_state(stack, WAIT_DAG, run_id, "work", "success")
     assert [_ti_state(stack, WAIT_DAG, run_id, w) for w in WAITS] == ["deferred"] * 3
+    for wait in WAITS:
+        _wait_exit_taken(stack, run_id, wait)
     status.state = "done"
     assert stack.wait_for_run(WAIT_DAG, run_id) == "success"
     result = _result(stack, WAIT_DAG, run_id)
