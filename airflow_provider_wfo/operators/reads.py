@@ -28,7 +28,7 @@ from airflow_provider_wfo.saga.names import (
     resolver_task_id,
 )
 from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan
-from airflow_provider_wfo.saga.records import Outcome, parse_outcome
+from airflow_provider_wfo.saga.records import UNRECORDED_ERROR, Outcome, parse_outcome
 
 
 def run_task_states(ti: Any) -> dict[str, str | None]:
@@ -68,7 +68,7 @@ def failed_step_error(
     """The error the failed step recorded (one read), for the decision the compensations see."""
     if step_id is None:
         return None
-    fallback = f"step {step_id!r} failed"
+    fallback = UNRECORDED_ERROR
     if plan is not None and step_id in plan.mapped:
         resolver = resolver_task_id(step_id)
         if (states or {}).get(resolver) == FAILED:

@@ -34,6 +34,13 @@ from typing import Any
 _recorded: dict[tuple[str, str, str, int], dict[str, Any]] = {}
 
 
+#: The error of a failed step whose task recorded none: Airflow stopped it (a timeout, a "killed
+#: externally" state mismatch, a lost heartbeat) or its process died before it could say why.
+UNRECORDED_ERROR = (
+    "its task failed without recording why (stopped by Airflow, or its process died); see the task's log"
+)
+
+
 def error_text(exc: BaseException) -> str:
     """How an exception is told in outcomes, events and retry reasons: ``Type: message``."""
     text = str(exc).strip()

@@ -55,7 +55,7 @@ from airflow_provider_wfo.saga.names import (
     resolver_task_id,
 )
 from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan, decide
-from airflow_provider_wfo.saga.records import Outcome
+from airflow_provider_wfo.saga.records import UNRECORDED_ERROR, Outcome
 
 #: The facts it reads and the run it derives live in ``saga/facts.py``; re-exported for readers.
 __all__ = [
@@ -384,7 +384,7 @@ def derive(
         decision = decide(plan, states)
     if decision is not None and decision.failing and decision.error is None and decision.failed_step:
         failed = _failed_outcome(plan, tasks, items, decision.failed_step)
-        told = failed.error if failed and failed.error else f"step {decision.failed_step!r} failed"
+        told = failed.error if failed and failed.error else UNRECORDED_ERROR
         decision = replace(decision, error=told)
     compensated = set(decision.compensate) if decision is not None else set()
     comps = {

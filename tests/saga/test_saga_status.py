@@ -8,7 +8,7 @@ from airflow_provider_wfo.definition.models import WorkflowDefinition
 from airflow_provider_wfo.factory.plan import plan_for
 from airflow_provider_wfo.results import StepStatus, WorkflowStatus
 from airflow_provider_wfo.saga.plan import GateDecision, SagaPlan
-from airflow_provider_wfo.saga.records import Outcome, parse_outcome
+from airflow_provider_wfo.saga.records import UNRECORDED_ERROR, Outcome, parse_outcome
 from airflow_provider_wfo.saga.status import TaskFacts, derive, recorded_status, step_progress
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -62,6 +62,14 @@ def test_without_a_decision_the_final_view_decides_like_the_gate() -> None:
     run = derive(p, {"a": TaskFacts(state="success"), "b": TaskFacts(state="failed")}, final=True)
     assert run.status == WorkflowStatus.FAILED and run.failed_step == "b"
     assert run.by_id["b"].status == StepStatus.FAILED_OPTIONAL
+
+
+def test_a_step_killed_before_it_recorded_says_where_to_look() -> None:
+    # Airflow failed the task itself (a state mismatch, a lost heartbeat): no outcome was pushed.
+    run = derive(plan(CHAIN), {"a": TaskFacts(state="success"), "b": TaskFacts(state="failed")}, final=True)
+    assert run.failed_step == "b"
+    assert run.error == "step 'b' failed: " + UNRECORDED_ERROR
+    assert "task's log" in (run.error or "") and "failed: step" not in (run.error or "")
 
 
 def test_a_failed_step_is_optional_when_its_outcome_says_so() -> None:
