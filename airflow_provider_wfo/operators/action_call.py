@@ -20,6 +20,7 @@ from airflow_provider_wfo.actions.registry import (
     canonical_target,
     get_action,
 )
+from airflow_provider_wfo.definition.models import WorkflowStep
 from airflow_provider_wfo.definition.references import ReferenceError, resolve
 from airflow_provider_wfo.operators.outcome import as_json_dict, outcome, push_outcome, utcnow
 from airflow_provider_wfo.operators.scope import step_scope
@@ -49,6 +50,28 @@ class ActionCall:
     extra_scope: Mapping[str, Any] = field(default_factory=dict)
     #: The item's position, for one item of a forEach step (or of its compensation).
     item_index: int | None = None
+
+    @classmethod
+    def of_step(
+        cls,
+        step: WorkflowStep,
+        label: str,
+        extra_scope: Mapping[str, Any] | None = None,
+        item_index: int | None = None,
+    ) -> ActionCall:
+        """The forward call of ``step`` (a whole step, or one item of a forEach step)."""
+        return cls(
+            label=label,
+            step_id=step.id,
+            target=step.target,
+            action=step.action,
+            conn_id=step.conn_id,
+            params=step.params,
+            timeout_ms=step.timeout,
+            optional=step.optional,
+            extra_scope=dict(extra_scope or {}),
+            item_index=item_index,
+        )
 
     @property
     def where(self) -> str:

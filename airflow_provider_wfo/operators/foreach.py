@@ -156,17 +156,8 @@ class WfoItemOperator(WfoStepOperator):
         index = _map_index(context)
         # Per item only the abort check: the step's ``when`` was checked once, by the resolver.
         abort_check(context, self.wfo_plan, optional=step.optional)
-        call = ActionCall(
-            label=f"step {step.id!r} item {index}",
-            step_id=step.id,
-            target=step.target,
-            action=step.action,
-            conn_id=step.conn_id,
-            params=step.params,
-            timeout_ms=step.timeout,
-            optional=step.optional,
-            extra_scope={ITEM_NAME: self.wfo_item, INDEX_NAME: index},
-            item_index=index,
+        call = ActionCall.of_step(
+            step, f"step {step.id!r} item {index}", {ITEM_NAME: self.wfo_item, INDEX_NAME: index}, index
         )
         return call_action(self, context, call, self.wfo_plan)
 

@@ -78,14 +78,5 @@ class WfoStepOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         step = self.wfo_step
         scope = self._abort_check(context)
-        call = ActionCall(
-            label=f"step {step.id!r}",
-            step_id=step.id,
-            target=step.target,
-            action=step.action,
-            conn_id=step.conn_id,
-            params=step.params,
-            timeout_ms=step.timeout,
-            optional=step.optional,
-        )
+        call = ActionCall.of_step(step, f"step {step.id!r}")
         return call_action(self, context, call, self.wfo_plan, scope)
