@@ -79,6 +79,10 @@ _RUNNING_STATES = frozenset(
 )
 
 
+#: What is known of a task that has no row yet (frozen, so one instance serves every lookup).
+_NO_FACTS = TaskFacts()
+
+
 def _live_status(state: str | None) -> StepStatus:
     if state in _RUNNING_STATES:
         return StepStatus.RUNNING
@@ -276,8 +280,7 @@ def _mapped_step(
     final: bool,
 ) -> StepState:
     """A forEach step from its resolver, its items and their compensations."""
-    empty = TaskFacts()
-    resolver = tasks.get(resolver_task_id(step_id), empty)
+    resolver = tasks.get(resolver_task_id(step_id), _NO_FACTS)
     item_facts = item_values(items, step_id, tasks)
     comp_facts = item_values(items, compensation_task_id(step_id), tasks) if compensated else {}
     item_states = tuple(
@@ -286,14 +289,14 @@ def _mapped_step(
             step_id,
             index,
             facts,
-            _compensation(comp_facts.get(index, empty), final)
+            _compensation(comp_facts.get(index, _NO_FACTS), final)
             if compensated and facts.state == SUCCESS
             else None,
             final,
         )
         for index, facts in item_facts.items()
     )
-    whole = step_state(resolver.state, tasks.get(step_id, empty).state, (i.state for i in item_states))
+    whole = step_state(resolver.state, tasks.get(step_id, _NO_FACTS).state, (i.state for i in item_states))
     rollback = _joined_compensation(item_states, final) if compensated else None
     optional = step_id in plan.optional
     if resolver.state != SUCCESS:
@@ -373,58 +376,31 @@ def derive(
     task started). ``current_step`` names the step progress reports as current; by default the one that
     finished last.
     """
-    empty = TaskFacts()
     items = items_of(plan.mapped_task_ids, tasks) if plan.mapped else {}
-    if decision is None and final:
-        states = (
-            {k: f.state for k, f in tasks.items()}
-            if plan.mapped
-            else {s: tasks.get(s, empty).state for s in plan.order}
-        )
-        decision = decide(plan, states)
-    if decision is not None and decision.failing and decision.error is None and decision.failed_step:
-        failed = _failed_outcome(plan, tasks, items, decision.failed_step)
-        told = failed.error if failed and failed.error else UNRECORDED_ERROR
-        decision = replace(decision, error=told)
+    decision = _told_decision(plan, tasks, items, decision, final)
     compensated = set(decision.compensate) if decision is not None else set()
     comps = {
-        s: _compensation(tasks.get(compensation_task_id(s), empty), final)
+        s: _compensation(tasks.get(compensation_task_id(s), _NO_FACTS), final)
         for s in compensated
         if s not in plan.mapped
     }
     steps = tuple(
         _mapped_step(plan, s, tasks, items, s in compensated, final)
         if s in plan.mapped
-        else _step(plan, s, tasks.get(s, empty), comps.get(s), final)
+        else _step(plan, s, tasks.get(s, _NO_FACTS), comps.get(s), final)
         for s in plan.order
     )
     by_id = {s.step_id: s for s in steps}
-    if final and decision is not None:
-        comp_states = {
-            s: _compensation_state(by_id[s])
-            if s in plan.mapped
-            else tasks.get(compensation_task_id(s), empty).state
-            for s in compensated
-        }
-        status = workflow_status(decision, comp_states)
-    elif any(f.state is not None for f in tasks.values()):
-        status = WorkflowStatus.RUNNING
-    else:
-        status = WorkflowStatus.PENDING
+    status = _run_status(plan, tasks, decision, by_id, final)
     if current_step is None:
         current_step = _last_finished(steps)
     step_name = (names or {}).get(current_step, current_step) if current_step else None
-    error: str | None = None
-    if decision is not None and decision.failing:
-        error = "workflow failed"
-        if decision.error:
-            error = f"step {decision.failed_step!r} failed: {decision.error}"
     return RunState(
         status=status,
         steps=steps,
         progress=progress(steps, status, step_name),
         decision=decision,
-        error=error,
+        error=_run_error(decision),
         failed_step=decision.failed_step if decision is not None else None,
         rollback_performed=any(c.state in (SUCCESS, FAILED) for c in comps.values())
         or any(
@@ -437,6 +413,57 @@ def derive(
         duration=ms(start, end),
         by_id=by_id,
     )
+
+
+def _told_decision(
+    plan: SagaPlan,
+    tasks: Mapping[str, TaskFacts],
+    items: Mapping[str, Mapping[int, str]],
+    decision: GateDecision | None,
+    final: bool,
+) -> GateDecision | None:
+    """The gate's decision, made here from the forward states when a final view has none, with the
+    failed step's error filled in."""
+    if decision is None and final:
+        states = (
+            {k: f.state for k, f in tasks.items()}
+            if plan.mapped
+            else {s: tasks.get(s, _NO_FACTS).state for s in plan.order}
+        )
+        decision = decide(plan, states)
+    if decision is not None and decision.failing and decision.error is None and decision.failed_step:
+        failed = _failed_outcome(plan, tasks, items, decision.failed_step)
+        told = failed.error if failed and failed.error else UNRECORDED_ERROR
+        decision = replace(decision, error=told)
+    return decision
+
+
+def _run_status(
+    plan: SagaPlan,
+    tasks: Mapping[str, TaskFacts],
+    decision: GateDecision | None,
+    by_id: Mapping[str, StepState],
+    final: bool,
+) -> WorkflowStatus:
+    if final and decision is not None:
+        comp_states = {
+            s: _compensation_state(by_id[s])
+            if s in plan.mapped
+            else tasks.get(compensation_task_id(s), _NO_FACTS).state
+            for s in decision.compensate
+        }
+        return workflow_status(decision, comp_states)
+    if any(f.state is not None for f in tasks.values()):
+        return WorkflowStatus.RUNNING
+    return WorkflowStatus.PENDING
+
+
+def _run_error(decision: GateDecision | None) -> str | None:
+    if decision is None or not decision.failing:
+        return None
+    if decision.error:
+        return f"step {decision.failed_step!r} failed: {decision.error}"
+    return "workflow failed"
 
 
 def _compensation_state(step: StepState) -> str | None:
