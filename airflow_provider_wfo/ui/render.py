@@ -6,6 +6,7 @@ UI's iframe. Every text that comes from a definition or a run is escaped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from html import escape
 from typing import Any
@@ -81,15 +82,8 @@ def gantt_svg(trace: RunTrace) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" class="wfo-gantt" role="img" '
         f'aria-label="Timeline of {escape(trace.run_id)}" width="{LABEL_W + CHART_W + 110}" '
         f'height="{height}" font-family="sans-serif" font-size="12">',
-        f'<text x="{LABEL_W}" y="14" fill="#555">0 ms</text>',
-        f'<text x="{LABEL_W + CHART_W}" y="14" text-anchor="end" fill="#555">{int(span * 1000)} ms</text>',
+        *_gantt_axis(span, height),
     ]
-    for i in range(1, 4):
-        tx = LABEL_W + CHART_W * i / 4
-        parts.append(f'<line x1="{tx:.1f}" y1="20" x2="{tx:.1f}" y2="{height - 30}" stroke="#eee"/>')
-        parts.append(
-            f'<text x="{tx:.1f}" y="14" text-anchor="middle" fill="#999">{int(span * 1000 * i / 4)}</text>'
-        )
     for row, step in enumerate(trace.steps):
         y = 24 + row * ROW_H
         parts.append(f'<g class="wfo-row" data-step="{escape(step.step_id)}">')
@@ -100,45 +94,70 @@ def gantt_svg(trace: RunTrace) -> str:
             f'<line x1="{LABEL_W}" y1="{y + ROW_H - 3}" x2="{LABEL_W + CHART_W}" '
             f'y2="{y + ROW_H - 3}" stroke="#f0f0f0"/>'
         )
-        lanes: list[tuple[TraceTask | None, int, bool]] = [
-            (step, y + 3, False),
-            (trace.compensations.get(step.step_id), y + 22, True),
-        ]
-        for task, lane_y, rollback in lanes:
-            if task is None:
-                continue
-            for k, attempt in enumerate(task.attempts):
-                last = k == len(task.attempts) - 1
-                state = _attempt_state(task, attempt, last)
-                x0 = x(attempt.start_time)
-                x1 = x(attempt.end_time) if attempt.end_time else x(end)
-                w = max(3.0, x1 - x0)
-                took = "?" if attempt.duration is None else attempt.duration
-                # A bar is Airflow's task attempt (start to end): say so, the table's duration is the step's.
-                tip = (
-                    f"{'undo ' if rollback else ''}{task.step_name} attempt {attempt.attempt}: "
-                    f"{_label(state, rollback)}, Airflow task {took} ms"
-                    + (f" - {attempt.error}" if attempt.error else "")
-                )
-                parts.append(
-                    f'<rect x="{x0:.1f}" y="{lane_y}" width="{w:.1f}" height="16" rx="2" '
-                    f'fill="{_color(state, rollback)}" class="wfo-bar" data-state="{escape(str(state))}">'
-                    f"<title>{escape(tip)}</title></rect>"
-                )
-            if not task.attempts and not rollback:
-                parts.append(
-                    f'<text x="{LABEL_W + 4}" y="{lane_y + 12}" font-size="10" fill="#777">'
-                    f"not run ({escape(_label(task.state))})</text>"
-                )
-            if task.state and task.attempts:
-                last_end = task.attempts[-1].end_time
-                parts.append(
-                    f'<text x="{x(last_end) + 4:.1f}" y="{lane_y + 12}" '
-                    f'font-size="10" fill="#333">{escape(_label(task.state, rollback))}'
-                    f"{' x' + str(len(task.attempts)) if len(task.attempts) > 1 else ''}</text>"
-                )
+        parts.extend(_gantt_lane(step, y + 3, False, x, x(end)))
+        compensation = trace.compensations.get(step.step_id)
+        if compensation is not None:
+            parts.extend(_gantt_lane(compensation, y + 22, True, x, x(end)))
         parts.append("</g>")
-    legend_y = height - 12
+    parts.extend(_gantt_legend(height - 12))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _gantt_axis(span: float, height: int) -> list[str]:
+    """The scale: 0 and the whole span in ms at the ends, quarter lines between."""
+    parts = [
+        f'<text x="{LABEL_W}" y="14" fill="#555">0 ms</text>',
+        f'<text x="{LABEL_W + CHART_W}" y="14" text-anchor="end" fill="#555">{int(span * 1000)} ms</text>',
+    ]
+    for i in range(1, 4):
+        tx = LABEL_W + CHART_W * i / 4
+        parts.append(f'<line x1="{tx:.1f}" y1="20" x2="{tx:.1f}" y2="{height - 30}" stroke="#eee"/>')
+        parts.append(
+            f'<text x="{tx:.1f}" y="14" text-anchor="middle" fill="#999">{int(span * 1000 * i / 4)}</text>'
+        )
+    return parts
+
+
+def _gantt_lane(
+    task: TraceTask, lane_y: int, rollback: bool, x: Callable[[datetime | None], float], x_end: float
+) -> list[str]:
+    """One task's attempts as bars (an attempt still running reaches ``x_end``), then its state."""
+    parts: list[str] = []
+    for k, attempt in enumerate(task.attempts):
+        last = k == len(task.attempts) - 1
+        state = _attempt_state(task, attempt, last)
+        x0 = x(attempt.start_time)
+        x1 = x(attempt.end_time) if attempt.end_time else x_end
+        w = max(3.0, x1 - x0)
+        took = "?" if attempt.duration is None else attempt.duration
+        # A bar is Airflow's task attempt (start to end): say so, the table's duration is the step's.
+        tip = (
+            f"{'undo ' if rollback else ''}{task.step_name} attempt {attempt.attempt}: "
+            f"{_label(state, rollback)}, Airflow task {took} ms"
+            + (f" - {attempt.error}" if attempt.error else "")
+        )
+        parts.append(
+            f'<rect x="{x0:.1f}" y="{lane_y}" width="{w:.1f}" height="16" rx="2" '
+            f'fill="{_color(state, rollback)}" class="wfo-bar" data-state="{escape(str(state))}">'
+            f"<title>{escape(tip)}</title></rect>"
+        )
+    if not task.attempts and not rollback:
+        parts.append(
+            f'<text x="{LABEL_W + 4}" y="{lane_y + 12}" font-size="10" fill="#777">'
+            f"not run ({escape(_label(task.state))})</text>"
+        )
+    if task.state and task.attempts:
+        last_end = task.attempts[-1].end_time
+        parts.append(
+            f'<text x="{x(last_end) + 4:.1f}" y="{lane_y + 12}" '
+            f'font-size="10" fill="#333">{escape(_label(task.state, rollback))}'
+            f"{' x' + str(len(task.attempts)) if len(task.attempts) > 1 else ''}</text>"
+        )
+    return parts
+
+
+def _gantt_legend(legend_y: int) -> list[str]:
     legend = [
         ("success", "completed"),
         ("retried", "failed attempt (retried)"),
@@ -146,6 +165,7 @@ def gantt_svg(trace: RunTrace) -> str:
         ("rolled", "rolled back"),
         ("skipped", "skipped"),
     ]
+    parts = []
     lx = LABEL_W
     for key, text in legend:
         color = ROLLBACK_SUCCESS if key == "rolled" else _color(key)
@@ -154,8 +174,7 @@ def gantt_svg(trace: RunTrace) -> str:
             f'<text x="{lx + 14}" y="{legend_y}" fill="#555">{text}</text>'
         )
         lx += 150
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts
 
 
 def _layers(steps: list[TraceTask]) -> dict[str, int]:
