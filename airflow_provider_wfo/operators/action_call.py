@@ -78,6 +78,25 @@ class ActionCall:
         return "rollback.params" if self.is_rollback else "params"
 
 
+def _context(op: BaseOperator, ti: Any, call: ActionCall, attempt: int) -> ActionContext:
+    """What the action is told of its call; the idempotency key is stable across the attempts of one
+    step (or item, or rollback) of one run."""
+    suffix = f":{call.item_index}" if call.item_index is not None else ""
+    suffix += ":rollback" if call.is_rollback else ""
+    return ActionContext(
+        target=call.target,
+        action=call.action,
+        conn_id=default_conn_id(call.target, call.conn_id),
+        idempotency_key=f"{ti.dag_id}:{ti.run_id}:{call.step_id}{suffix}",
+        dag_id=ti.dag_id,
+        run_id=ti.run_id,
+        step_id=call.step_id,
+        attempt=attempt,
+        is_rollback=call.is_rollback,
+        log=op.log,  # type: ignore[arg-type]
+    )
+
+
 def call_action(
     op: BaseOperator, context: Any, call: ActionCall, plan: SagaPlan, scope: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -119,23 +138,10 @@ def call_action(
         except ReferenceError as exc:
             raise AirflowFailException(f"{call.label}: {exc}") from exc
         action = get_action(call.target, call.action)
-        suffix = f":{call.item_index}" if call.item_index is not None else ""
-        suffix += ":rollback" if call.is_rollback else ""
-        ctx = ActionContext(
-            target=call.target,
-            action=call.action,
-            conn_id=default_conn_id(call.target, call.conn_id),
-            idempotency_key=f"{ti.dag_id}:{ti.run_id}:{call.step_id}{suffix}",
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            step_id=call.step_id,
-            attempt=attempt,
-            is_rollback=call.is_rollback,
-            log=op.log,  # type: ignore[arg-type]
-        )
         kind = "rollback" if call.is_rollback else "action"
         # A connection secret an API echoed back must not reach the result XCom (the DB).
-        raw = as_json_dict(action(params, ctx), f"{kind} {call.target}.{call.action}")
+        returned = action(params, _context(op, ti, call, attempt))
+        raw = as_json_dict(returned, f"{kind} {call.target}.{call.action}")
         result: dict[str, Any] = mask_known(raw)
     except AirflowTaskTimeout as exc:
         record_failure(f"timed out after {call.timeout_ms} ms", exc)
