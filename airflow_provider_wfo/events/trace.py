@@ -313,13 +313,7 @@ def assemble(
     outcomes = {t: parse_outcome(xcoms.get((t, OUTCOME_KEY))) for t in current}
     attempts = {t: _attempts(current[t], history.get(t, []), outcomes[t]) for t in current}
     forward_ids = [t for t in _ordered(current, upstream) if is_forward_task_id(t)]
-    # The items of forEach steps (and of their compensations), by item key: derive reads them so.
-    item_rows = {
-        item_key(str(r["task_id"]), int(r["map_index"])): r
-        for r in task_rows
-        if isinstance(r.get("map_index"), int) and r["map_index"] >= 0
-    }
-    mapped = {step_id_of(str(r["task_id"])) for r in item_rows.values()}
+    item_facts, mapped = _items(task_rows, xcoms)
     plan = SagaPlan.observed(
         dag_id,
         forward_ids,
@@ -328,16 +322,6 @@ def assemble(
         optional=[t for t in forward_ids if (outcomes[t] and outcomes[t].optional)],  # type: ignore[union-attr]
         mapped=mapped,
     )
-    item_facts = {
-        key: TaskFacts(
-            state=row.get("state"),
-            outcome=parse_outcome(xcoms.get((key, OUTCOME_KEY))),
-            tries=int(row.get("try_number") or 0),
-            last_start=row.get("start_date"),
-            last_end=row.get("end_date"),
-        )
-        for key, row in item_rows.items()
-    }
     final = run_state in FINISHED_RUN_STATES
     run = derive(
         plan,
@@ -380,6 +364,29 @@ def assemble(
     )
     trace.events = replay(trace, plan, current, run)
     return trace
+
+
+def _items(
+    task_rows: Iterable[Mapping[str, Any]], xcoms: Mapping[tuple[str, str], Any]
+) -> tuple[dict[str, TaskFacts], set[str]]:
+    """The items of forEach steps (and of their compensations) by item key, as derive reads them, and
+    the ids of the steps they belong to."""
+    rows = {
+        item_key(str(r["task_id"]), int(r["map_index"])): r
+        for r in task_rows
+        if isinstance(r.get("map_index"), int) and r["map_index"] >= 0
+    }
+    facts = {
+        key: TaskFacts(
+            state=row.get("state"),
+            outcome=parse_outcome(xcoms.get((key, OUTCOME_KEY))),
+            tries=int(row.get("try_number") or 0),
+            last_start=row.get("start_date"),
+            last_end=row.get("end_date"),
+        )
+        for key, row in rows.items()
+    }
+    return facts, {step_id_of(str(r["task_id"])) for r in rows.values()}
 
 
 def _task_trace(
