@@ -182,63 +182,20 @@ def run_workflow(
     definition = coerce_definition(defn)
     check_conf_keys(initial_context, definition.params, "the initial context")
     env = prepare_environment()
-    if threading.current_thread() is not threading.main_thread() and any(
-        s.timeout is not None or (s.rollback is not None and s.rollback.timeout is not None)
-        for s in definition.steps
-    ):
-        # Airflow enforces execution_timeout with SIGALRM, which only the main thread can use.
-        raise RuntimeError(
-            f"workflow {definition.id!r} has step timeouts: run it from the main thread "
-            "(or trigger it on an Airflow deployment)"
-        )
+    _check_thread(definition)
     ensure_database()
     define_local_connections(env.workspace)
     install_definition(definition, env)
     for other in [*workflows, *sibling_definitions(defn, definition)]:
         install_definition(coerce_definition(other), env)
-
-    from airflow import settings
-
-    if str(env.dags_folder) != settings.DAGS_FOLDER:
-        from airflow.configuration import conf
-
-        conf.set("core", "dags_folder", str(env.dags_folder))
-        settings.DAGS_FOLDER = str(env.dags_folder)
-    if settings.Session is None:
-        settings.configure_orm()  # type: ignore[no-untyped-call]
+    _point_airflow_at(env.dags_folder)
 
     from airflow_provider_wfo.factory.dag_factory import build_dag
 
     dag = build_dag(definition)
     if on_started is not None:
         on_started(dag.dag_id)
-    answerer = None
-    if any(s.target == APPROVAL for s in definition.steps):
-        from airflow_provider_wfo.local.answers import ApprovalAnswerer
-        from airflow_provider_wfo.local.progress import prepare_main_thread
-
-        prepare_main_thread()
-        answerer = ApprovalAnswerer(dag.dag_id, answers or {})
-        answerer.start()
-    handed = os.environ.get(ANSWERS_ENV)
-    if answers:
-        # A sub-workflow run started from here (its own process) answers with the same answers.
-        os.environ[ANSWERS_ENV] = answers_to_env(answers)
-    try:
-        if logical_date is None:
-            dag_run = dag.test(run_conf=dict(initial_context or {}))
-        else:
-            dag_run = dag.test(
-                run_conf=dict(initial_context or {}), logical_date=logical_date, run_after=logical_date
-            )
-    finally:
-        if handed is None:
-            os.environ.pop(ANSWERS_ENV, None)
-        else:
-            os.environ[ANSWERS_ENV] = handed
-        if answerer is not None:
-            answerer.stop()
-            answerer.join(timeout=5)
+    dag_run = _dag_test(dag, definition, dict(initial_context or {}), answers or {}, logical_date)
     run_id = dag_run.run_id
     raw = read_result(dag.dag_id, run_id)
     states = task_states(dag.dag_id, run_id)
@@ -254,6 +211,65 @@ def run_workflow(
         dag_run_state=str(getattr(state, "value", state)),
         task_states=states,
     )
+
+
+def _check_thread(definition: WorkflowDefinition) -> None:
+    if threading.current_thread() is not threading.main_thread() and any(
+        s.timeout is not None or (s.rollback is not None and s.rollback.timeout is not None)
+        for s in definition.steps
+    ):
+        # Airflow enforces execution_timeout with SIGALRM, which only the main thread can use.
+        raise RuntimeError(
+            f"workflow {definition.id!r} has step timeouts: run it from the main thread "
+            "(or trigger it on an Airflow deployment)"
+        )
+
+
+def _point_airflow_at(dags_folder: Path) -> None:
+    """This process's Airflow reads the workspace's dags folder and has its ORM configured."""
+    from airflow import settings
+
+    if str(dags_folder) != settings.DAGS_FOLDER:
+        from airflow.configuration import conf
+
+        conf.set("core", "dags_folder", str(dags_folder))
+        settings.DAGS_FOLDER = str(dags_folder)
+    if settings.Session is None:
+        settings.configure_orm()  # type: ignore[no-untyped-call]
+
+
+def _dag_test(
+    dag: Any,
+    definition: WorkflowDefinition,
+    conf: dict[str, Any],
+    answers: Mapping[str, Answer],
+    logical_date: datetime | None,
+) -> Any:
+    """``dag.test``, with approval steps answered from ``answers`` while it runs."""
+    answerer = None
+    if any(s.target == APPROVAL for s in definition.steps):
+        from airflow_provider_wfo.local.answers import ApprovalAnswerer
+        from airflow_provider_wfo.local.progress import prepare_main_thread
+
+        prepare_main_thread()
+        answerer = ApprovalAnswerer(dag.dag_id, answers)
+        answerer.start()
+    handed = os.environ.get(ANSWERS_ENV)
+    if answers:
+        # A sub-workflow run started from here (its own process) answers with the same answers.
+        os.environ[ANSWERS_ENV] = answers_to_env(answers)
+    try:
+        if logical_date is None:
+            return dag.test(run_conf=conf)
+        return dag.test(run_conf=conf, logical_date=logical_date, run_after=logical_date)
+    finally:
+        if handed is None:
+            os.environ.pop(ANSWERS_ENV, None)
+        else:
+            os.environ[ANSWERS_ENV] = handed
+        if answerer is not None:
+            answerer.stop()
+            answerer.join(timeout=5)
 
 
 def execute_workflow(
