@@ -86,7 +86,8 @@ def _require_cluster() -> bool:
     return os.environ.get("WFO_REQUIRE_CLUSTER", "") not in ("", "0", "false", "False")
 
 
-@pytest.fixture(scope="session")
+# Package scope: the stack stops after the last cluster test instead of loading every later test.
+@pytest.fixture(scope="package")
 def cluster(request: pytest.FixtureRequest) -> Iterator[ClusterHandle]:
     script = load_cluster_script()
     session = os.getpid()
