@@ -98,15 +98,17 @@ class Stack:
         subprocess.run([str(VENV_BIN / "airflow"), "db", "migrate"], env=self.env, cwd=self.home,
                        check=True, capture_output=True, timeout=600)
         self._airflow("api-server", name="api-server")
-        self._airflow("scheduler", name="scheduler")
+        # No log servers: every process is on this machine and the api-server reads the log files
+        # itself (as scripts/demo and scripts/cluster run them); their fixed ports could clash.
+        self._airflow("scheduler", "--skip-serve-logs", name="scheduler")
         self._airflow("dag-processor", name="dag-processor")
         if triggerer:
-            self._airflow("triggerer", name="triggerer")
+            self._airflow("triggerer", "--skip-serve-logs", name="triggerer")
         deadline = time.monotonic() + timeout
         while True:
             self._check_alive()
             try:
-                status, _ = self.request("GET", "/api/v2/monitor/health", auth=False)
+                status, _ = self.request("GET", "/api/v2/monitor/health", auth=False, retry=False)
                 if status == 200:
                     break
             except OSError:
@@ -139,19 +141,30 @@ class Stack:
         assert status in (200, 201), f"login: {status} {body}"
         return str(body["access_token"])
 
-    def request(self, method: str, path: str, body: Any = None, auth: bool = True) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, auth: bool = True, retry: bool = True
+    ) -> tuple[int, Any]:
         headers = {"Content-Type": "application/json"}
         if auth:
             headers["Authorization"] = f"Bearer {self.token}"
         req = urllib.request.Request(self.url + path, method=method, headers=headers,
                                      data=None if body is None else json.dumps(body).encode())
-        try:
-            with urllib.request.urlopen(req, timeout=30) as response:
-                raw = response.read()
-                kind = response.headers.get("content-type", "")
-                return response.status, json.loads(raw) if raw and "json" in kind else raw.decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode(errors="replace")
+        # A GET is asked again when the one-worker api-server drops or stalls it on a loaded machine;
+        # anything else is sent once (a trigger must not be repeated).
+        tries = 3 if method == "GET" and retry else 1
+        for attempt in range(1, tries + 1):
+            try:
+                with urllib.request.urlopen(req, timeout=30) as response:
+                    raw = response.read()
+                    kind = response.headers.get("content-type", "")
+                    return response.status, json.loads(raw) if raw and "json" in kind else raw.decode()
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read().decode(errors="replace")
+            except OSError:
+                if attempt == tries:
+                    raise
+                time.sleep(2)
+        raise AssertionError("unreachable")
 
     @staticmethod
     def q(value: str) -> str:
