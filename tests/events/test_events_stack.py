@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 from test_events_dagtest import COMMIT, ROLLBACK
-from wfo_browser import chromium
+from wfo_browser import UI_TIMEOUT_MS, chromium
 from wfo_events_helpers import CONF, SECRET, saga_defn
 from wfo_events_stack import PASSWORD, USER, Stack
 
@@ -101,6 +101,7 @@ def test_workflow_view_in_headless_chromium(stack: Stack, runs: dict[str, str]) 
         anonymous.close()
 
         context = browser.new_context()
+        context.set_default_timeout(UI_TIMEOUT_MS)
         page = context.new_page()
         # Log in through Airflow's own login page (SimpleAuthManager), then open the view.
         page.goto(f"{stack.url}/auth/login?next={quote(url, safe='')}")

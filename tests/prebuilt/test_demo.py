@@ -20,7 +20,7 @@ from urllib.parse import quote, unquote
 
 import pytest
 import requests
-from wfo_browser import chromium
+from wfo_browser import chromium, new_page
 
 from airflow_provider_wfo.results import WorkflowResult, WorkflowStatus
 
@@ -274,7 +274,7 @@ def test_demo_then_demo_ui_a_newcomers_path(tmp_path: Path, airflow_db: Path) ->
         assert bad.status_code == 400, bad.text
 
         with chromium() as browser:
-            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            page = new_page(browser, viewport={"width": 1400, "height": 1400})
             run_id = _trigger_from_the_form(page, url, tmp_path)
             run_path = f"{url}/api/v2/dags/wfo_meeting/dagRuns/{quote(run_id, safe='')}"
             created = requests.get(run_path, headers=headers, timeout=30).json()

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import requests
-from wfo_browser import chromium
+from wfo_browser import chromium, new_page
 
 from .airflow_services import AirflowServices, airflow_services
 
@@ -78,7 +78,7 @@ def test_a_catastrophic_pattern_is_checked_in_linear_time(services: AirflowServi
 
 def test_the_trigger_form_in_headless_chromium(services: AirflowServices) -> None:
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 2200})
+        page = new_page(browser, viewport={"width": 1400, "height": 2200})
         page.goto(f"{services.url}/dags/wfo_meeting")
         page.get_by_role("button", name="Trigger").first.click()
         dialog = page.get_by_role("dialog")
