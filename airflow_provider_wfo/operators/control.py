@@ -134,7 +134,10 @@ def record(
         op.log.exception("could not record the outcome of step %r", ti.task_id)
 
 
-def push_waiting(ti: Any, kind: str, until: datetime | None, detail: Mapping[str, Any]) -> None:
-    """Tell the readers (``wfo run``, trace, the workflow view) what this step now waits for."""
-    waiting = Waiting(kind=kind, since=utcnow(), until=until, detail=redact(dict(detail)))
+def push_waiting(ti: Any, kind: str, until: datetime | None, detail: Mapping[str, Any]) -> datetime:
+    """Tell the readers (``wfo run``, trace, the workflow view) what this step now waits for; returns
+    the moment it started waiting (the record's ``since``)."""
+    since = utcnow()
+    waiting = Waiting(kind=kind, since=since, until=until, detail=redact(dict(detail)))
     ti.xcom_push(key=WAITING_KEY, value=waiting.to_json())
+    return since

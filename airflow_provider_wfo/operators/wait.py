@@ -10,7 +10,7 @@ the result, or fails the step:
 * polls kept failing (network): a retryable error, so ``retryCount`` applies;
 * the condition could not be evaluated on a response: ``AirflowFailException``.
 
-A wait never resumes sooner than ``RESUME_SETTLE`` after it deferred, and a delay no longer than that
+A wait never resumes sooner than ``RESUME_SETTLE`` after it started waiting, and a delay no longer than that
 is slept in the worker instead: see ``RESUME_SETTLE`` for the Airflow race this avoids.
 """
 
@@ -42,10 +42,12 @@ MIN_DEFER_MARGIN = timedelta(minutes=5)
 #: How long a deferred wait holds back its trigger's event. Airflow 3.3's scheduler fails a task whose
 #: trigger fired before it took the executor's "success" for the attempt that deferred (it finds the
 #: resumed attempt queued or running and calls it "killed externally": apache/airflow#67287, #72716;
-#: only the ``scheduled`` case is fixed in 3.3.2). That window is one scheduler loop, a few seconds on a
-#: busy scheduler; a wait that deferred for less gains nothing anyway (the resumed attempt starts a new
-#: task process). ``dag.test`` has no scheduler and no such race, so there the event is not held.
-RESUME_SETTLE = timedelta(seconds=5)
+#: only the ``scheduled`` case is fixed in 3.3.2). That window is the worker's exit plus a scheduler
+#: loop: about a second when idle, 5.1-5.6 s measured here with both cores taken by other work. A
+#: failure there rolls a whole transaction back, a hold costs a quick poll a few seconds, and a wait
+#: shorter than the hold gains little by deferring (the resumed attempt starts a new task process), so
+#: the hold is generous. ``dag.test`` has no scheduler and no such race, so there nothing is held.
+RESUME_SETTLE = timedelta(seconds=10)
 
 
 def safe_url(url: str) -> str:
@@ -55,6 +57,11 @@ def safe_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _not_before(since: datetime, hold: bool) -> str | None:
+    """When the trigger may release the step: ``RESUME_SETTLE`` after it started waiting."""
+    return (since + RESUME_SETTLE).isoformat() if hold else None
 
 
 def _margin(span: timedelta) -> timedelta:
@@ -78,18 +85,18 @@ class WfoWaitOperator(WfoStepOperator):
         keep = ("until",) if step.action == "poll" else ()
         try:
             model, resolved, scope = resolve_control_params(self, context, step, self.wfo_plan.order, keep)
-            not_before = None if under_dag_test(context) else (utcnow() + RESUME_SETTLE).isoformat()
+            hold = not under_dag_test(context)
             if isinstance(model, DelayParams):
-                return self._delay(ti, model, resolved, start, not_before)
+                return self._delay(ti, model, resolved, start, hold)
             assert isinstance(model, PollParams)
             condition = _prepare_condition(model.until, scope)
-            return self._poll(ti, model, resolved, condition, start, not_before)
+            return self._poll(ti, model, resolved, condition, start, hold)
         except AirflowFailException as exc:
             record(self, ti, status="failed", start=start, error=str(exc), optional=step.optional)
             raise
 
     def _delay(
-        self, ti: Any, model: DelayParams, params: dict[str, Any], start: datetime, not_before: str | None
+        self, ti: Any, model: DelayParams, params: dict[str, Any], start: datetime, hold: bool
     ) -> dict[str, Any]:
         from airflow_provider_wfo.triggers.wait import WfoWaitTrigger
 
@@ -112,11 +119,14 @@ class WfoWaitOperator(WfoStepOperator):
                 optional=self.wfo_step.optional,
             )
             return result
-        push_waiting(ti, "delay", moment, {})
+        since = push_waiting(ti, "delay", moment, {})
         self.log.info("waiting until %s, on the triggerer", moment.isoformat())
         self.defer(
             trigger=WfoWaitTrigger(
-                mode="delay", started=start.isoformat(), moment=moment.isoformat(), not_before=not_before
+                mode="delay",
+                started=start.isoformat(),
+                moment=moment.isoformat(),
+                not_before=_not_before(since, hold),
             ),
             method_name="resume",
             timeout=(moment - start) + _margin(moment - start),
@@ -129,7 +139,7 @@ class WfoWaitOperator(WfoStepOperator):
         params: dict[str, Any],
         condition: Any,
         start: datetime,
-        not_before: str | None,
+        hold: bool,
     ) -> dict[str, Any]:
         from airflow_provider_wfo.triggers.wait import WfoWaitTrigger
 
@@ -144,7 +154,7 @@ class WfoWaitOperator(WfoStepOperator):
             "data": model.data,
         }
         shown = safe_url(model.url) if model.url else model.endpoint
-        push_waiting(ti, "poll", deadline, {"request": shown, "interval": model.interval})
+        since = push_waiting(ti, "poll", deadline, {"request": shown, "interval": model.interval})
         self.log.info(
             "polling %s every %d ms until the condition holds (at most until %s)",
             shown,
@@ -160,7 +170,7 @@ class WfoWaitOperator(WfoStepOperator):
                 condition=condition,
                 interval=model.interval / 1000,
                 deadline=deadline.isoformat(),
-                not_before=not_before,
+                not_before=_not_before(since, hold),
             ),
             method_name="resume",
             timeout=(deadline - start) + _margin(deadline - start),

@@ -11,7 +11,7 @@ The deadline lives here, not in ``defer(timeout=)``: ``dag.test`` ignores that t
 real scheduler it fires a sweep late. Everything the operator needs when it resumes (start time,
 polls, the last response) comes back in the event, because ``dag.test`` drops ``defer(kwargs=)``.
 
-``not_before`` holds back the event (whatever it says) until that moment: the operator sets it a few
+``not_before`` holds back the event (whatever it says) until that moment: the operator sets it some
 seconds after it defers, because Airflow 3.3 can fail a task whose trigger fires before the scheduler
 has taken the worker's exit from the deferring attempt (see ``RESUME_SETTLE`` in ``operators/wait.py``).
 
@@ -136,28 +136,23 @@ class WfoWaitTrigger(BaseTrigger):
         if self.mode == "delay":
             assert self.moment is not None
             await _sleep_until(_moment(self.moment))
-            await self._settle()
-            yield TriggerEvent(self._event(DONE, waitedUntil=self.moment))
-            return
-        async for event in self._poll():
-            await self._settle()
-            yield event
-            return
-
-    async def _settle(self) -> None:
+            found = self._event(DONE, waitedUntil=self.moment)
+        else:
+            found = await self._poll()
         if self.not_before:
             await _sleep_until(_moment(self.not_before))
+        # resumedAt: when the step is released, after any hold.
+        yield TriggerEvent({**found, "resumedAt": _now().isoformat()})
 
     def _event(self, status: str, **extra: Any) -> dict[str, Any]:
         return {
             "status": status,
             "mode": self.mode,
             "started": self.started,
-            "resumedAt": _now().isoformat(),
             **extra,
         }
 
-    async def _poll(self) -> AsyncIterator[Any]:
+    async def _poll(self) -> dict[str, Any]:
         import aiohttp
 
         deadline = _moment(self.deadline) if self.deadline else None
@@ -177,34 +172,22 @@ class WfoWaitTrigger(BaseTrigger):
                     last_error = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
                     self.log.warning("poll %d failed (%d in a row): %s", polls, failures, last_error)
                     if failures >= MAX_CONSECUTIVE_FAILURES:
-                        yield TriggerEvent(
-                            self._event(
-                                ERROR,
-                                polls=polls,
-                                retryable=True,
-                                error=f"{failures} polls in a row failed; last: {last_error}",
-                            )
+                        return self._event(
+                            ERROR,
+                            polls=polls,
+                            retryable=True,
+                            error=f"{failures} polls in a row failed; last: {last_error}",
                         )
-                        return
                 else:
                     try:
                         if condition_holds(self.condition, last):
-                            yield TriggerEvent(self._event(DONE, polls=polls, response=last))
-                            return
+                            return self._event(DONE, polls=polls, response=last)
                         last_error = ""
                     except ValueError as exc:
                         # Not yet: a status document often lacks the field until the job is done.
                         last_error = f"the condition could not be evaluated on the response: {exc}"
                 if deadline is not None and _now() >= deadline:
-                    yield TriggerEvent(
-                        self._event(
-                            TIMEOUT,
-                            polls=polls,
-                            response=last,
-                            error=last_error or None,
-                        )
-                    )
-                    return
+                    return self._event(TIMEOUT, polls=polls, response=last, error=last_error or None)
                 pause = self.interval
                 if deadline is not None:
                     pause = min(pause, max(0.0, (deadline - _now()).total_seconds()))

@@ -31,8 +31,8 @@ def _do(step_id: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_delay_waits_and_resumes_with_its_moments(run_workflow: Any, wfo_calls: Any) -> None:
-    # 1.5 s is slept in the worker (no longer than RESUME_SETTLE); the wait until 8 s from now defers.
-    until = (datetime.now(timezone.utc) + timedelta(seconds=8)).isoformat()
+    # 1.5 s is slept in the worker (no longer than RESUME_SETTLE); the wait until 13 s from now defers.
+    until = (datetime.now(timezone.utc) + timedelta(seconds=13)).isoformat()
     result = run_workflow(
         {
             "id": "wait_delay",

@@ -64,6 +64,7 @@ def test_a_poll_that_holds_at_once_is_held_until_not_before() -> None:
         payload, at = _first_event(trigger)
         assert payload["status"] == "done" and payload["polls"] == 1
         assert at >= datetime.fromisoformat(hold)
+        assert datetime.fromisoformat(payload["resumedAt"]) >= datetime.fromisoformat(hold)
         assert len(server.log) == 1  # held, not polling on
     finally:
         server.clear()
