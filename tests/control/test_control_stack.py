@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "events"))
 from wfo_events_stack import USER, Stack
+
+from airflow_provider_wfo.operators.wait import RESUME_SETTLE
 
 pytestmark = pytest.mark.slow
 
@@ -160,14 +163,19 @@ def _wait_state(
         time.sleep(1)
 
 
-def _result(stack: Stack, dag_id: str, run_id: str) -> dict[str, Any]:
+def _xcom(stack: Stack, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
     code, body = stack.request(
-        "GET",
-        f"/api/v2/dags/{dag_id}/dagRuns/{stack.q(run_id)}/taskInstances/workflow_result/xcomEntries/return_value",
+        "GET", f"/api/v2/dags/{dag_id}/dagRuns/{stack.q(run_id)}/taskInstances/{task_id}/xcomEntries/{key}"
     )
     assert code == 200, body
     value = body["value"]
     return json.loads(value) if isinstance(value, str) else value
+
+
+def _result(stack: Stack, dag_id: str, run_id: str) -> dict[str, Any]:
+    result = _xcom(stack, dag_id, run_id, "workflow_result", "return_value")
+    assert isinstance(result, dict), result
+    return result
 
 
 def _wait_exit_taken(stack: Stack, run_id: str, task_id: str, timeout: float = 120) -> None:
@@ -248,9 +256,12 @@ def test_waiting_steps_hold_no_worker_slot(stack: Stack, status: Any) -> None:
     assert stack.wait_for_run(WAIT_DAG, run_id) == "success"
     result = _result(stack, WAIT_DAG, run_id)
     assert result["status"] == "COMPLETED"
-    assert {
-        s["stepId"]: s["result"]["data"]["body"]["state"] for s in result["steps"] if s["stepId"] in WAITS
-    } == {w: "done" for w in WAITS}
+    data = {s["stepId"]: s["result"]["data"] for s in result["steps"] if s["stepId"] in WAITS}
+    assert {w: d["body"]["state"] for w, d in data.items()} == {w: "done" for w in WAITS}
+    # No wait was released sooner than RESUME_SETTLE after it started waiting (operators/wait.py).
+    for wait in WAITS:
+        since = datetime.fromisoformat(_xcom(stack, WAIT_DAG, run_id, wait, "wfo_waiting")["since"])
+        assert datetime.fromisoformat(data[wait]["resumedAt"]) >= since + RESUME_SETTLE, wait
 
 
 def test_a_sub_workflow_runs_on_the_scheduler_and_triggerer(stack: Stack) -> None:
