@@ -76,7 +76,7 @@ def _data_note(data: Mapping[str, Any]) -> str | None:
     if "waitedUntil" in data:
         return f"waited until {_when(data.get('waitedUntil'))}"
     if "polls" in data and "resumedAt" in data:
-        return f"{data.get('polls')} polls, done at {_when(data.get('resumedAt'))}"
+        return f"{data.get('polls')} polls, resumed at {_when(data.get('resumedAt'))}"
     if "workflowId" in data and "status" in data:
         run = f" (run {data['runId']})" if data.get("runId") else ""
         return f"sub-workflow {data['workflowId']}{run} ended {data['status']}"
