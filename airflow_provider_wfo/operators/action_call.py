@@ -52,23 +52,29 @@ class ActionCall:
     item_index: int | None = None
 
     @classmethod
-    def of_step(
+    def of(
         cls,
         step: WorkflowStep,
         label: str,
+        *,
+        rollback: bool = False,
         extra_scope: Mapping[str, Any] | None = None,
         item_index: int | None = None,
     ) -> ActionCall:
-        """The forward call of ``step`` (a whole step, or one item of a forEach step)."""
+        """The forward call of ``step``, or with ``rollback`` its undo (which it must have); for the
+        whole step or, with ``item_index``, one item of a forEach step."""
+        spec = step.rollback if rollback else step
+        assert spec is not None, f"step {step.id!r} has no rollback"
         return cls(
             label=label,
             step_id=step.id,
-            target=step.target,
-            action=step.action,
-            conn_id=step.conn_id,
-            params=step.params,
-            timeout_ms=step.timeout,
-            optional=step.optional,
+            target=spec.target,
+            action=spec.action,
+            conn_id=spec.conn_id,
+            params=spec.params,
+            timeout_ms=spec.timeout,
+            is_rollback=rollback,
+            optional=step.optional and not rollback,
             extra_scope=dict(extra_scope or {}),
             item_index=item_index,
         )

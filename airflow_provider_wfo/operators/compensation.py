@@ -66,23 +66,12 @@ class WfoCompensationOperator(BaseOperator):
         item_index: int | None = None,
     ) -> ActionCall:
         """The rollback's action call: ``$error`` and ``$failedStep`` from the decision, plus extras."""
-        step = self.wfo_step
-        rollback = step.rollback
-        assert rollback is not None
-        return ActionCall(
-            label=label,
-            step_id=step.id,
-            target=rollback.target,
-            action=rollback.action,
-            conn_id=rollback.conn_id,
-            params=rollback.params,
-            timeout_ms=rollback.timeout,
-            is_rollback=True,
-            extra_scope={
-                ERROR_NAME: decision.error,
-                FAILED_STEP_NAME: decision.failed_step,
-                **(extra_scope or {}),
-            },
+        told = {ERROR_NAME: decision.error, FAILED_STEP_NAME: decision.failed_step}
+        return ActionCall.of(
+            self.wfo_step,
+            label,
+            rollback=True,
+            extra_scope={**told, **(extra_scope or {})},
             item_index=item_index,
         )
 

@@ -156,8 +156,11 @@ class WfoItemOperator(WfoStepOperator):
         index = _map_index(context)
         # Per item only the abort check: the step's ``when`` was checked once, by the resolver.
         abort_check(context, self.wfo_plan, optional=step.optional)
-        call = ActionCall.of_step(
-            step, f"step {step.id!r} item {index}", {ITEM_NAME: self.wfo_item, INDEX_NAME: index}, index
+        call = ActionCall.of(
+            step,
+            f"step {step.id!r} item {index}",
+            extra_scope={ITEM_NAME: self.wfo_item, INDEX_NAME: index},
+            item_index=index,
         )
         return call_action(self, context, call, self.wfo_plan)
 

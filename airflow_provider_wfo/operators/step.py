@@ -78,5 +78,5 @@ class WfoStepOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         step = self.wfo_step
         scope = self._abort_check(context)
-        call = ActionCall.of_step(step, f"step {step.id!r}")
+        call = ActionCall.of(step, f"step {step.id!r}")
         return call_action(self, context, call, self.wfo_plan, scope)
