@@ -11,9 +11,9 @@ The deadline lives here, not in ``defer(timeout=)``: ``dag.test`` ignores that t
 real scheduler it fires a sweep late. Everything the operator needs when it resumes (start time,
 polls, the last response) comes back in the event, because ``dag.test`` drops ``defer(kwargs=)``.
 
-``not_before`` holds back the event (whatever it says) until that moment: the operator sets it some
-seconds after it defers, because Airflow 3.3 can fail a task whose trigger fires before the scheduler
-has taken the worker's exit from the deferring attempt (see ``RESUME_SETTLE`` in ``operators/wait.py``).
+``not_before`` holds back the event (whatever it says) until that moment: the operator sets it
+``RESUME_SETTLE`` after the step started waiting, because Airflow 3.3 can fail a task whose trigger
+fires before the scheduler has taken the worker's exit from the deferring attempt (``operators/wait.py``).
 
 The serialized kwargs are stored in the ``trigger`` table, so they never hold a credential: a poll
 with an ``endpoint`` names its connection by id and the trigger reads it itself
